@@ -1,0 +1,70 @@
+// swift-tools-version:6.2
+
+import PackageDescription
+
+let package = Package(
+    name: "Loom",
+    products: [
+        .executable(name: "loom", targets: ["loom"]),
+        .library(name: "LuaKit", targets: ["LuaKit"]),
+        .library(name: "LoomCore", targets: ["LoomCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // The system Lua 5.4 (Debian: liblua5.4-dev).
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        // C: macro wrappers, the closure trampoline, the capped allocator, budgets and the watchdog,
+        // the sandbox library. The only code that raises Lua errors.
+        .target(
+            name: "CLuaShim",
+            dependencies: ["CLua"]
+        ),
+        // Swift bridge to one Lua state.
+        .target(
+            name: "LuaKit",
+            dependencies: ["CLuaShim", "CLua"]
+        ),
+        // Pure Swift domain: manifests, versions, lineage, the capability registry. No Lua.
+        .target(
+            name: "LoomCore",
+            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .target(
+            name: "LoomCLI",
+            dependencies: [
+                "LuaKit",
+                "LoomCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "loom",
+            dependencies: [
+                "LoomCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLuaShim"]),
+        .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
+        .testTarget(name: "LoomCLITests", dependencies: ["LoomCLI"]),
+    ]
+)
+
+// The upcoming features apple/swift-log turns on, for every Swift target, in one loop.
+for target in package.targets where [.executable, .test, .regular].contains(target.type) {
+    guard target.name != "CLuaShim" else { continue }
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    settings.append(.enableUpcomingFeature("NonisolatedNonsendingByDefault"))
+    settings.append(.unsafeFlags(["-Xfrontend", "-require-explicit-sendable"]))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,22 @@
+/* Internal declarations shared by the C files of CLuaShim. Not visible to Swift. */
+#ifndef LOOM_SHIM_INTERNAL_H
+#define LOOM_SHIM_INTERNAL_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+/* Nonzero once the running entry's deadline (or instruction budget) has been broken.
+   Cheap: one atomic load. Long-running C loops call it every few thousand steps. */
+int loom_interrupted(lua_State *L);
+
+/* Raises the budget error for the current stop (timeout or instruction budget). Never returns. */
+int loom_raise_interrupted(lua_State *L);
+
+/* Interruptible pattern functions (pattern.c): same semantics as Lua 5.4's string library. */
+int loom_str_find(lua_State *L);
+int loom_str_match(lua_State *L);
+int loom_str_gmatch(lua_State *L);
+int loom_str_gsub(lua_State *L);
+
+#endif

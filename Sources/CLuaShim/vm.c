@@ -1,0 +1,508 @@
+/*
+ * The per-VM control block: the capped allocator, the budgets and the watchdog, the entries into
+ * Lua (protected call, load, resume) and the traceback handler.
+ *
+ * Budgets. A count hook left on costs about as much as the loop it watches, so no hook is set while
+ * a script runs inside its deadline. One watchdog thread per process scans the VMs that are inside
+ * an entry every few milliseconds. When a deadline has passed it marks the VM stopped and sends
+ * SIGURG to the thread running the entry. The signal handler, on that thread, arms a count hook
+ * (count 1) on the running Lua thread and the main thread: lua_sethook is made to be called from a
+ * signal handler (see ldebug.c). The hook raises on every instruction and call while the VM is
+ * stopped, so pcall cannot swallow the stop. The entry's exit clears it.
+ */
+#define _GNU_SOURCE
+#include "CLuaShim.h"
+#include "shim_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOOM_INTERRUPT_SIGNAL SIGURG
+#define WATCHDOG_TICK_NS 2000000L   /* 2 ms */
+#define INSTRUCTION_STEP 1000
+
+struct LoomVM {
+    /* allocator (touched only by the thread running the VM) */
+    size_t used;
+    size_t limit;
+    unsigned long refused;
+    void *lg_block;                  /* the block holding the main thread; see loom_alloc */
+
+    /* budgets */
+    _Atomic int64_t deadline;        /* CLOCK_MONOTONIC_COARSE ns; 0 = not inside a timed entry */
+    _Atomic int stop;                /* LoomStop */
+    _Atomic int watchdog_busy;       /* set while the watchdog decides about this VM */
+    int64_t timeout_ns;
+    int64_t instruction_limit;
+    int64_t instructions_left;
+    int depth;                       /* nesting of host entries */
+    unsigned long refused_at_entry;
+    lua_State *_Atomic main;         /* NULL once the state is being freed */
+    lua_State *_Atomic current;      /* the Lua thread running now, during an entry */
+    pthread_t thread;                /* the OS thread running the outermost entry */
+    struct LoomVM *outer_tls;        /* the VM this thread was running before this entry */
+
+    /* error details, written by the message handler and the entries */
+    LoomErrorInfo error;
+
+    /* the watchdog's list */
+    struct LoomVM *next, *prev;
+};
+typedef struct LoomVM LoomVM;
+
+static _Thread_local LoomVM *_Atomic tls_vm;
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static LoomVM *vm_of(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return (LoomVM *)ud;
+}
+
+/* ---- allocator ---------------------------------------------------------------------------- */
+
+static void *loom_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    LoomVM *vm = (LoomVM *)ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        if (ptr) {
+            if (ptr == vm->lg_block) {
+                /* lua_close frees the main thread last: from here on nobody may arm it. */
+                atomic_store(&vm->main, NULL);
+                atomic_store(&vm->current, NULL);
+            }
+            vm->used -= old;
+            free(ptr);
+        }
+        return NULL;
+    }
+    if (nsize > old && vm->limit != 0 && vm->used - old + nsize > vm->limit) {
+        vm->refused++;
+        return NULL;   /* Lua runs an emergency collection and tries again, then raises ERRMEM */
+    }
+    void *block = realloc(ptr, nsize);
+    if (block == NULL) {
+        if (nsize <= old) return ptr;  /* Lua assumes shrinking never fails */
+        vm->refused++;
+        return NULL;
+    }
+    if (ptr == NULL && osize == LUA_TTHREAD && vm->lg_block == NULL) vm->lg_block = block;
+    vm->used = vm->used - old + nsize;
+    return block;
+}
+
+/* ---- the hook and arming ------------------------------------------------------------------ */
+
+static void loom_hook(lua_State *L, lua_Debug *ar);
+
+static void arm(lua_State *L) {
+    if (L) lua_sethook(L, loom_hook, LUA_MASKCALL | LUA_MASKCOUNT, 1);
+}
+
+/* On the VM's own thread: arms the running Lua thread and the main thread. */
+static void arm_running(LoomVM *vm) {
+    lua_State *current = atomic_load(&vm->current);
+    lua_State *main = atomic_load(&vm->main);
+    arm(current);
+    if (main != current) arm(main);
+}
+
+static void loom_hook(lua_State *L, lua_Debug *ar) {
+    LoomVM *vm = vm_of(L);
+    int stop = atomic_load(&vm->stop);
+    if (stop == LOOM_STOP_NONE && ar->event == LUA_HOOKCOUNT && vm->instruction_limit > 0 && vm->depth > 0) {
+        vm->instructions_left -= INSTRUCTION_STEP;
+        if (vm->instructions_left > 0) return;
+        atomic_store(&vm->stop, LOOM_STOP_BUDGET);
+        arm_running(vm);
+        stop = LOOM_STOP_BUDGET;
+    }
+    if (stop != LOOM_STOP_NONE) {
+        loom_raise_interrupted(L);
+        return;
+    }
+    /* A hook left on a suspended coroutine by an earlier entry: take it off. */
+    if (vm->instruction_limit == 0 || vm->depth == 0) lua_sethook(L, NULL, 0, 0);
+}
+
+int loom_interrupted(lua_State *L) {
+    return atomic_load_explicit(&vm_of(L)->stop, memory_order_relaxed) != LOOM_STOP_NONE;
+}
+
+int loom_raise_interrupted(lua_State *L) {
+    LoomVM *vm = vm_of(L);
+    arm(L);  /* whatever catches this error is stopped at its next instruction */
+    if (atomic_load(&vm->stop) == LOOM_STOP_BUDGET)
+        return luaL_error(L, "instruction budget of %I exceeded", (LUAI_UACINT)vm->instruction_limit);
+    return luaL_error(L, "deadline of %I ms exceeded", (LUAI_UACINT)(vm->timeout_ns / 1000000));
+}
+
+/* ---- the watchdog ------------------------------------------------------------------------- */
+
+static pthread_mutex_t watchdog_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watchdog_cond = PTHREAD_COND_INITIALIZER;
+static LoomVM *watchdog_list = NULL;
+static pthread_once_t watchdog_once = PTHREAD_ONCE_INIT;
+
+static void on_interrupt_signal(int signo) {
+    (void)signo;
+    int saved = errno;
+    LoomVM *vm = atomic_load_explicit(&tls_vm, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (vm != NULL && atomic_load(&vm->stop) != LOOM_STOP_NONE) arm_running(vm);
+    errno = saved;
+}
+
+static void *watchdog_main(void *unused) {
+    (void)unused;
+    pthread_mutex_lock(&watchdog_mutex);
+    for (;;) {
+        while (watchdog_list == NULL) pthread_cond_wait(&watchdog_cond, &watchdog_mutex);
+        int64_t now = now_ns();
+        for (LoomVM *vm = watchdog_list; vm != NULL; vm = vm->next) {
+            if (atomic_load_explicit(&vm->deadline, memory_order_relaxed) == 0) continue;
+            atomic_store(&vm->watchdog_busy, 1);
+            int64_t deadline = atomic_load(&vm->deadline);
+            if (deadline != 0 && now >= deadline) {
+                int expected = LOOM_STOP_NONE;
+                atomic_compare_exchange_strong(&vm->stop, &expected, LOOM_STOP_TIMEOUT);
+                /* Re-signal while still inside the entry: a C loop may take a while to look. */
+                pthread_kill(vm->thread, LOOM_INTERRUPT_SIGNAL);
+            }
+            atomic_store(&vm->watchdog_busy, 0);
+        }
+        pthread_mutex_unlock(&watchdog_mutex);
+        struct timespec tick = {0, WATCHDOG_TICK_NS};
+        nanosleep(&tick, NULL);
+        pthread_mutex_lock(&watchdog_mutex);
+    }
+    return NULL;
+}
+
+static void watchdog_start(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(LOOM_INTERRUPT_SIGNAL, &sa, NULL);
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    /* The watchdog itself must never take the signal. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, LOOM_INTERRUPT_SIGNAL);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    pthread_t thread;
+    if (pthread_create(&thread, &attr, watchdog_main, NULL) != 0) {
+        fprintf(stderr, "loom: cannot start the Lua watchdog thread; deadlines will not fire\n");
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+static void watchdog_register(LoomVM *vm) {
+    pthread_once(&watchdog_once, watchdog_start);
+    pthread_mutex_lock(&watchdog_mutex);
+    vm->prev = NULL;
+    vm->next = watchdog_list;
+    if (watchdog_list) watchdog_list->prev = vm;
+    watchdog_list = vm;
+    pthread_cond_signal(&watchdog_cond);
+    pthread_mutex_unlock(&watchdog_mutex);
+}
+
+static void watchdog_unregister(LoomVM *vm) {
+    pthread_mutex_lock(&watchdog_mutex);
+    if (vm->prev) vm->prev->next = vm->next; else watchdog_list = vm->next;
+    if (vm->next) vm->next->prev = vm->prev;
+    pthread_mutex_unlock(&watchdog_mutex);
+}
+
+/* ---- entries ------------------------------------------------------------------------------ */
+
+static void begin_entry(LoomVM *vm, lua_State *L) {
+    vm->outer_tls = atomic_load(&tls_vm);
+    atomic_store(&tls_vm, vm);
+    vm->thread = pthread_self();
+    atomic_store(&vm->current, L);
+    vm->refused_at_entry = vm->refused;
+    if (vm->instruction_limit > 0) {
+        vm->instructions_left = vm->instruction_limit;
+        lua_sethook(L, loom_hook, LUA_MASKCOUNT, INSTRUCTION_STEP);
+    }
+    if (vm->timeout_ns > 0) atomic_store(&vm->deadline, now_ns() + vm->timeout_ns);
+}
+
+/* Returns the stop reason of the entry that ends. */
+static int end_entry(LoomVM *vm, lua_State *L) {
+    atomic_store(&vm->deadline, 0);
+    /* The watchdog may be deciding about this entry right now: let it finish, so that it never
+       signals this thread once the entry is over. */
+    while (atomic_load(&vm->watchdog_busy)) { }
+    int stop = atomic_load(&vm->stop);
+    if (stop != LOOM_STOP_NONE || vm->instruction_limit > 0) {
+        lua_sethook(L, NULL, 0, 0);
+        lua_State *main = atomic_load(&vm->main);
+        if (main && main != L) lua_sethook(main, NULL, 0, 0);
+        atomic_store(&vm->stop, LOOM_STOP_NONE);
+    }
+    atomic_store(&vm->current, NULL);
+    atomic_store(&tls_vm, vm->outer_tls);
+    return stop;
+}
+
+static int ends_with(const char *s, size_t len, const char *suffix) {
+    size_t n = strlen(suffix);
+    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+static int classify(LoomVM *vm, lua_State *L, int status, int stop) {
+    if (status == LUA_OK) return LOOM_KIND_OK;
+    if (status == LUA_ERRMEM) return LOOM_KIND_MEMORY;
+    if (stop == LOOM_STOP_TIMEOUT) return LOOM_KIND_TIMEOUT;
+    if (stop == LOOM_STOP_BUDGET) return LOOM_KIND_BUDGET;
+    if (status == LUA_ERRSYNTAX) return LOOM_KIND_SYNTAX;
+    if (vm->refused != vm->refused_at_entry && lua_type(L, -1) == LUA_TSTRING) {
+        size_t len;
+        const char *msg = lua_tolstring(L, -1, &len);
+        if (ends_with(msg, len, "not enough memory")) return LOOM_KIND_MEMORY;
+    }
+    return LOOM_KIND_RUNTIME;
+}
+
+static char traceback_key;
+
+/* The message handler: records the first Lua frame's position and the traceback, and returns the
+   error object unchanged (converting it is the entry's job, under the budget). */
+static int loom_msgh(lua_State *L) {
+    LoomVM *vm = vm_of(L);
+    lua_Debug ar;
+    vm->error.line = -1;
+    vm->error.source[0] = '\0';
+    for (int level = 1; level < 64 && lua_getstack(L, level, &ar); level++) {
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+            vm->error.line = ar.currentline;
+            snprintf(vm->error.source, sizeof vm->error.source, "%s", ar.short_src);
+            break;
+        }
+    }
+    luaL_traceback(L, L, NULL, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &traceback_key);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int tostring_k(lua_State *L) {
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+/* After an error: turns a non-string error object into a string with __tostring, protected and
+   under the entry's budget. When that fails, the raw object stays. */
+static void stringify_error(lua_State *L) {
+    int t = lua_type(L, -1);
+    if (t == LUA_TSTRING || !lua_checkstack(L, 3)) return;
+    lua_pushcclosure(L, tostring_k, 0);
+    lua_pushvalue(L, -2);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+        lua_copy(L, -1, -2);
+    }
+    lua_settop(L, -2);
+}
+
+static void clear_traceback(lua_State *L) {
+    lua_pushnil(L);   /* the key exists since loom_newstate: no allocation */
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &traceback_key);
+}
+
+int loom_pcall(lua_State *L, int nargs, int nresults) {
+    LoomVM *vm = vm_of(L);
+    int base = lua_gettop(L) - nargs;
+    lua_pushcclosure(L, loom_msgh, 0);
+    lua_rotate(L, base, 1);
+    int outermost = (vm->depth++ == 0);
+    lua_State *outer_current = NULL;
+    if (outermost) begin_entry(vm, L);
+    else {
+        outer_current = atomic_load(&vm->current);
+        atomic_store(&vm->current, L);
+    }
+    int status = lua_pcall(L, nargs, nresults, base);
+    int stop = atomic_load(&vm->stop);
+    if (status != LUA_OK) {
+        vm->error.kind = classify(vm, L, status, stop);
+        if (status == LUA_ERRMEM) { vm->error.line = -1; vm->error.source[0] = '\0'; clear_traceback(L); }
+        stringify_error(L);
+    }
+    if (outermost) end_entry(vm, L);
+    else atomic_store(&vm->current, outer_current);
+    vm->depth--;
+    lua_rotate(L, base, -1);
+    lua_settop(L, -2);
+    return status;
+}
+
+int loom_resume(lua_State *L, lua_State *co, int nargs, int *nresults) {
+    LoomVM *vm = vm_of(L);
+    int outermost = (vm->depth++ == 0);
+    lua_State *outer_current = NULL;
+    if (outermost) begin_entry(vm, co);
+    else {
+        outer_current = atomic_load(&vm->current);
+        atomic_store(&vm->current, co);
+    }
+    if (vm->instruction_limit > 0) lua_sethook(co, loom_hook, LUA_MASKCOUNT, INSTRUCTION_STEP);
+    int status = lua_resume(co, L, nargs, nresults);
+    int stop = atomic_load(&vm->stop);
+    if (status != LUA_OK && status != LUA_YIELD) {
+        vm->error.kind = classify(vm, co, status, stop);
+        vm->error.line = -1;
+        vm->error.source[0] = '\0';
+        lua_Debug ar;
+        for (int level = 0; level < 64 && lua_getstack(co, level, &ar); level++) {
+            if (lua_getinfo(co, "Sl", &ar) && ar.currentline > 0) {
+                vm->error.line = ar.currentline;
+                snprintf(vm->error.source, sizeof vm->error.source, "%s", ar.short_src);
+                break;
+            }
+        }
+        stringify_error(co);
+    }
+    if (outermost) end_entry(vm, co);
+    else atomic_store(&vm->current, outer_current);
+    vm->depth--;
+    return status;
+}
+
+int loom_load(lua_State *L, const char *bytes, size_t length, const char *chunkname, int env_index) {
+    LoomVM *vm = vm_of(L);
+    if (env_index < 0 && env_index > LUA_REGISTRYINDEX) env_index = lua_gettop(L) + env_index + 1;
+    vm->error.line = -1;
+    vm->error.source[0] = '\0';
+    int status;
+    if (length > 0 && bytes[0] == LUA_SIGNATURE[0]) {
+        status = loom_pushlstring_p(L, "binary chunks are not allowed: load Lua source text", 51);
+        if (status == LUA_OK) status = LUA_ERRSYNTAX;
+    } else {
+        status = luaL_loadbufferx(L, bytes, length, chunkname, "t");
+    }
+    if (status != LUA_OK) {
+        vm->error.kind = (status == LUA_ERRMEM) ? LOOM_KIND_MEMORY : LOOM_KIND_SYNTAX;
+        clear_traceback(L);
+        return status;
+    }
+    if (env_index != 0) {
+        lua_pushvalue(L, env_index);
+    } else {
+        status = loom_new_env_p(L);
+        if (status != LUA_OK) {
+            vm->error.kind = LOOM_KIND_MEMORY;
+            lua_rotate(L, -2, -1);
+            lua_settop(L, -2);
+            return status;
+        }
+    }
+    if (lua_setupvalue(L, -2, 1) == NULL) lua_settop(L, -2);
+    return LUA_OK;
+}
+
+void loom_last_error(lua_State *L, LoomErrorInfo *info) {
+    *info = vm_of(L)->error;
+}
+
+void loom_push_last_traceback(lua_State *L) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &traceback_key);
+}
+
+/* ---- states ------------------------------------------------------------------------------- */
+
+static int loom_panic(lua_State *L) {
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(not a string)";
+    fprintf(stderr, "loom: unprotected Lua error (a bug in Loom): %s\n", msg);
+    return 0;  /* Lua aborts */
+}
+
+int loom_open_sandbox(lua_State *L);  /* sandbox.c */
+
+static int init_state_k(lua_State *L) {
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
+    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+    luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+    luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0);   /* kept out of the globals */
+    lua_settop(L, 0);
+    lua_pushliteral(L, "");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &traceback_key);
+    loom_open_sandbox(L);
+    lua_settop(L, 0);
+    return 0;
+}
+
+lua_State *loom_newstate(size_t memory_limit) {
+    LoomVM *vm = calloc(1, sizeof *vm);
+    if (vm == NULL) return NULL;
+    vm->limit = memory_limit;
+    vm->timeout_ns = 1000000000;
+    vm->error.line = -1;
+    lua_State *L = lua_newstate(loom_alloc, vm);
+    if (L == NULL) { free(vm); return NULL; }
+    atomic_store(&vm->main, L);
+    lua_atpanic(L, loom_panic);
+    watchdog_register(vm);
+    lua_pushcclosure(L, init_state_k, 0);
+    if (loom_pcall(L, 0, 0) != LUA_OK) {
+        loom_close(L, 0);
+        return NULL;
+    }
+    return L;
+}
+
+void loom_close(lua_State *L, int64_t budget_ns) {
+    LoomVM *vm = vm_of(L);
+    if (budget_ns > 0) vm->timeout_ns = budget_ns;
+    vm->instruction_limit = 0;
+    vm->depth++;
+    begin_entry(vm, L);
+    lua_close(L);   /* frees the main thread last; loom_alloc clears vm->main then */
+    atomic_store(&vm->deadline, 0);
+    while (atomic_load(&vm->watchdog_busy)) { }
+    atomic_store(&tls_vm, vm->outer_tls);
+    watchdog_unregister(vm);
+    free(vm);
+}
+
+void loom_set_timeout(lua_State *L, int64_t nanoseconds) { vm_of(L)->timeout_ns = nanoseconds > 0 ? nanoseconds : 0; }
+int64_t loom_timeout(lua_State *L) { return vm_of(L)->timeout_ns; }
+int loom_depth(lua_State *L) { return vm_of(L)->depth; }
+void loom_set_instruction_limit(lua_State *L, int64_t count) { vm_of(L)->instruction_limit = count > 0 ? count : 0; }
+void loom_set_memory_limit(lua_State *L, size_t bytes) { vm_of(L)->limit = bytes; }
+size_t loom_memory_limit(lua_State *L) { return vm_of(L)->limit; }
+size_t loom_memory_used(lua_State *L) { return vm_of(L)->used; }
+
+/* Used by the coroutine wrappers in sandbox.c: switch the running thread during a resume. */
+lua_State *loom_switch_current(lua_State *L, lua_State *to) {
+    LoomVM *vm = vm_of(L);
+    lua_State *from = atomic_load(&vm->current);
+    atomic_store(&vm->current, to);
+    if (atomic_load(&vm->stop) != LOOM_STOP_NONE) arm(to);
+    else if (vm->instruction_limit > 0 && vm->depth > 0 && to && lua_gethook(to) != loom_hook)
+        lua_sethook(to, loom_hook, LUA_MASKCOUNT, INSTRUCTION_STEP);
+    return from;
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import LuaKit
+
+/// `loom bench`: the benchmarks. Run them in release: `swift run -c release loom bench lua`.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run Loom's benchmarks (build with -c release).",
+        subcommands: [BenchLuaCommand.self]
+    )
+}
+
+struct BenchLuaCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lua",
+        abstract: "The Lua bridge against the raw C API: calls both ways, budget overhead, state cost.",
+        discussion: "Prints a table, then one JSON line with every figure."
+    )
+
+    @Option(help: "Calls per round.")
+    var iterations: Int = 1_000_000
+
+    @Option(help: "Rounds per figure; the best round counts.")
+    var rounds: Int = 7
+
+    func validate() throws {
+        guard iterations > 0, rounds > 0 else { throw ValidationError("--iterations and --rounds must be positive") }
+    }
+
+    func run() throws {
+        #if DEBUG
+        printError("warning: this is a debug build; run `swift run -c release loom bench lua` for real figures")
+        #endif
+        let r = try LuaBenchmark(iterations: iterations, rounds: rounds).run()
+        func row(_ name: String, _ c: LuaBenchmark.Comparison, unit: String = "ns") -> String {
+            name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                + String(format: "%10.1f %@ %10.1f %@ %8.2fx", c.loom, unit, c.c, unit, c.ratio)
+        }
+        print("figure".padding(toLength: 34, withPad: " ", startingAt: 0) + "      loom          raw C     ratio")
+        print(row("Swift -> Lua call (typed)", r.swiftToLua))
+        print(row("Swift -> Lua call (LuaValue)", r.swiftToLuaUntyped))
+        print(row("Lua -> Swift function call", r.luaToSwift))
+        print(row("tight loop, deadline armed", r.budget) + String(format: "   overhead %+.1f%%", r.budgetOverheadPercent))
+        print(row("tight loop, instruction budget", r.instructionBudget)
+            + String(format: "   overhead %+.1f%%", r.instructionBudgetOverheadPercent))
+        print(String(format: "new sandboxed state: %.1f µs, %d bytes; one more environment: %d bytes",
+                     r.stateCreateMicroseconds, r.stateBytes, r.environmentBytes))
+        let json: [String: Any] = [
+            "swift_to_lua_ns": r.swiftToLua.loom, "swift_to_lua_c_ns": r.swiftToLua.c, "swift_to_lua_ratio": r.swiftToLua.ratio,
+            "swift_to_lua_untyped_ns": r.swiftToLuaUntyped.loom, "swift_to_lua_untyped_ratio": r.swiftToLuaUntyped.ratio,
+            "lua_to_swift_ns": r.luaToSwift.loom, "lua_to_c_ns": r.luaToSwift.c, "lua_to_swift_ratio": r.luaToSwift.ratio,
+            "budget_overhead_percent": r.budgetOverheadPercent,
+            "instruction_budget_overhead_percent": r.instructionBudgetOverheadPercent,
+            "state_create_us": r.stateCreateMicroseconds, "state_bytes": r.stateBytes,
+            "environment_bytes": r.environmentBytes, "iterations": r.iterations,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,12 @@
+public import ArgumentParser
+
+/// `loom`: the command line.
+public struct LoomCommand: ParsableCommand, Sendable {
+    public static let configuration = CommandConfiguration(
+        commandName: "loom",
+        abstract: "Loom hosts civilizations of Lua agents and skills.",
+        subcommands: [EvalCommand.self, BenchCommand.self]
+    )
+
+    public init() {}
+}

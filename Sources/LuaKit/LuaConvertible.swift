@@ -1,0 +1,123 @@
+internal import CLuaShim
+
+/// A Swift value that can be pushed onto a Lua stack.
+public protocol LuaPushable {
+    /// Pushes the value onto the stack.
+    func push(onto stack: LuaStack) throws(LuaError)
+}
+
+/// A Swift type that can be read from a Lua stack.
+public protocol LuaReadable {
+    /// Reads a value from the stack; throws a `conversion` error naming the expected type.
+    static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Self
+    /// The Lua type name used in messages ("integer", "string", ...).
+    static var luaTypeName: String { get }
+}
+
+/// A Swift type that crosses into and out of Lua without going through ``LuaValue``.
+///
+/// The typed call paths (``LuaRef/call(_:as:)``, ``LuaCall/results(_:)``) use it to avoid
+/// allocating. Conformances: `Bool`, `Int`, `Int64`, `Double`, `String`, ``LuaString``,
+/// ``LuaValue``, ``LuaTable``, and `Optional` of any of them. ``LuaRef`` is ``LuaPushable``.
+public typealias LuaConvertible = LuaPushable & LuaReadable
+
+extension LuaReadable {
+    static func mismatch(_ stack: LuaStack, _ index: Int32) -> LuaError {
+        LuaError(kind: .conversion, message: "\(luaTypeName) expected, got \(stack.type(at: index).name)")
+    }
+}
+
+extension Int64: LuaPushable, LuaReadable {
+    public func push(onto stack: LuaStack) { stack.push(self) }
+    public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Int64 {
+        guard let i = stack.integer(at: index) else {
+            if stack.type(at: index) == .number {
+                throw LuaError(kind: .conversion, message: "number has no integer representation")
+            }
+            throw mismatch(stack, index)
+        }
+        return i
+    }
+    public static var luaTypeName: String { "integer" }
+}
+
+extension Int: LuaPushable, LuaReadable {
+    public func push(onto stack: LuaStack) { stack.push(Int64(self)) }
+    public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Int {
+        Int(try Int64.read(from: stack, at: index))
+    }
+    public static var luaTypeName: String { "integer" }
+}
+
+extension Double: LuaPushable, LuaReadable {
+    public func push(onto stack: LuaStack) { stack.push(self) }
+    public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Double {
+        guard let d = stack.number(at: index) else { throw mismatch(stack, index) }
+        return d
+    }
+    public static var luaTypeName: String { "number" }
+}
+
+extension Bool: LuaPushable, LuaReadable {
+    public func push(onto stack: LuaStack) { stack.push(self) }
+    public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Bool {
+        guard let b = stack.boolean(at: index) else { throw mismatch(stack, index) }
+        return b
+    }
+    public static var luaTypeName: String { "boolean" }
+}
+
+extension String: LuaPushable, LuaReadable {
+    public func push(onto stack: LuaStack) throws(LuaError) { try stack.push(self) }
+    public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> String {
+        guard let s = stack.string(at: index) else { throw mismatch(stack, index) }
+        return s
+    }
+    public static var luaTypeName: String { "string" }
+}
+
+extension LuaString: LuaPushable, LuaReadable {
+    public func push(onto stack: LuaStack) throws(LuaError) { try stack.push(self) }
+    public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> LuaString {
+        guard let s = stack.luaString(at: index) else { throw mismatch(stack, index) }
+        return s
+    }
+    public static var luaTypeName: String { "string" }
+}
+
+extension LuaValue: LuaPushable, LuaReadable {
+    public func push(onto stack: LuaStack) throws(LuaError) { try stack.push(self) }
+    public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> LuaValue {
+        try stack.value(at: index)
+    }
+    public static var luaTypeName: String { "value" }
+}
+
+extension LuaTable: LuaPushable, LuaReadable {
+    public func push(onto stack: LuaStack) throws(LuaError) { try stack.push(LuaValue.table(self)) }
+    public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> LuaTable {
+        guard stack.type(at: index) == .table, case .table(let t) = try stack.value(at: index) else {
+            throw mismatch(stack, index)
+        }
+        return t
+    }
+    public static var luaTypeName: String { "table" }
+}
+
+extension Optional: LuaPushable where Wrapped: LuaPushable {
+    public func push(onto stack: LuaStack) throws(LuaError) {
+        switch self {
+        case .none: stack.pushNil()
+        case .some(let w): try w.push(onto: stack)
+        }
+    }
+}
+
+extension Optional: LuaReadable where Wrapped: LuaReadable {
+    public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Wrapped? {
+        let t = stack.type(at: index)
+        if t == .nil || t == .none { return nil }
+        return try Wrapped.read(from: stack, at: index)
+    }
+    public static var luaTypeName: String { Wrapped.luaTypeName + " or nil" }
+}

@@ -1,0 +1,164 @@
+internal import CLuaShim
+
+/// A reference to a Lua value held in the state's registry, released when the reference goes.
+///
+/// A `LuaRef` keeps functions, tables and other values alive across calls. It belongs to the
+/// isolation domain of its ``LuaState``; it is not `Sendable`. Using it after the state closed
+/// throws a `state` error.
+public final class LuaRef {
+    let core: LuaCore
+    let ref: Int32
+
+    init(core: LuaCore, ref: Int32) {
+        self.core = core
+        self.ref = ref
+    }
+
+    deinit {
+        if let L = core.L { loom_unref(L, ref) }
+    }
+
+    /// The type of the referenced value.
+    public var type: LuaType {
+        guard let L = core.L else { return .none }
+        let t = loom_rawgeti_registry(L, ref)
+        loom_pop(L, 1)
+        return LuaType(rawValue: t) ?? .none
+    }
+
+    /// Pushes the referenced value (the state must be open).
+    func push(_ L: OpaquePointer) { _ = loom_rawgeti_registry(L, ref) }
+
+    /// A deep copy of the referenced value (tables read raw).
+    public func value() throws(LuaError) -> LuaValue {
+        let L = try core.open()
+        push(L)
+        defer { loom_pop(L, 1) }
+        return try LuaStack(L).value(at: -1)
+    }
+
+    // MARK: Calls
+
+    /// Calls the value with the arguments, under the state's limits; returns every result.
+    @discardableResult
+    public func call(_ arguments: LuaValue...) throws(LuaError) -> [LuaValue] {
+        try call(arguments: arguments)
+    }
+
+    /// Calls the value with a list of arguments, under the state's limits; returns every result.
+    @discardableResult
+    public func call(arguments: [LuaValue]) throws(LuaError) -> [LuaValue] {
+        let L = try core.open()
+        let stack = LuaStack(L)
+        let base = lua_gettop(L)
+        try stack.reserve(Int32(clamping: arguments.count) + 4)
+        push(L)
+        do {
+            for argument in arguments { try stack.push(argument) }
+        } catch {
+            lua_settop(L, base)
+            throw error
+        }
+        let status = loom_pcall(L, Int32(arguments.count), loom_multret())
+        guard status == LUA_OK else { throw core.takeError(status, base: base) }
+        defer { lua_settop(L, base) }
+        let count = lua_gettop(L) - base
+        var results: [LuaValue] = []
+        results.reserveCapacity(Int(count))
+        for i in 0..<count { results.append(try stack.value(at: base + 1 + i)) }
+        return results
+    }
+
+    /// Calls the value with typed arguments and reads one typed result, without building
+    /// ``LuaValue``s on the way. The fast path.
+    ///
+    /// ```swift
+    /// let sum = try add.call(2, 3, as: Int64.self)
+    /// ```
+    public func call<each A: LuaPushable, R: LuaReadable>(
+        _ arguments: repeat each A, as result: R.Type
+    ) throws(LuaError) -> R {
+        let L = try core.open()
+        let stack = LuaStack(L)
+        let base = lua_gettop(L)
+        var count: Int32 = 0
+        push(L)
+        do {
+            for argument in repeat each arguments {
+                count += 1
+                if count > 16 { try stack.reserve(2) }
+                try argument.push(onto: stack)
+            }
+        } catch {
+            lua_settop(L, base)
+            throw error
+        }
+        let status = loom_pcall(L, count, 1)
+        guard status == LUA_OK else { throw core.takeError(status, base: base) }
+        defer { lua_settop(L, base) }
+        do {
+            return try R.read(from: stack, at: -1)
+        } catch {
+            throw LuaError(kind: .conversion, message: "result: \(error.message)")
+        }
+    }
+
+    // MARK: Fields
+
+    /// `value[key]`, with metamethods, under the state's limits.
+    public func get(_ key: String) throws(LuaError) -> LuaValue {
+        let L = try core.open()
+        let base = lua_gettop(L)
+        push(L)
+        let status = key.withCString { loom_getfield_p(L, -1, $0) }
+        guard status == LUA_OK else { throw core.takeError(status, base: base) }
+        defer { lua_settop(L, base) }
+        return try LuaStack(L).value(at: -1)
+    }
+
+    /// A reference to `value[key]` (for functions and tables you want to keep using).
+    public func ref(_ key: String) throws(LuaError) -> LuaRef {
+        let L = try core.open()
+        let base = lua_gettop(L)
+        push(L)
+        let status = key.withCString { loom_getfield_p(L, -1, $0) }
+        guard status == LUA_OK else { throw core.takeError(status, base: base) }
+        loom_remove(L, -2)
+        return try core.popRef()
+    }
+
+    /// Raw `value[key] = value` (no metamethods). The referenced value must be a table.
+    public func set(_ key: String, _ value: LuaValue) throws(LuaError) {
+        let L = try core.open()
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        guard type == .table else { throw LuaError(kind: .conversion, message: "cannot set '\(key)': not a table") }
+        push(L)
+        try LuaStack(L).push(value)
+        try LuaStack(L).check(key.withCString { loom_setfield_p(L, -2, $0) })
+    }
+
+    /// Raw `value[key] = other` for a referenced value such as a function.
+    public func set(_ key: String, _ other: LuaRef) throws(LuaError) {
+        let L = try core.open()
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        guard type == .table else { throw LuaError(kind: .conversion, message: "cannot set '\(key)': not a table") }
+        push(L)
+        other.push(L)
+        try LuaStack(L).check(key.withCString { loom_setfield_p(L, -2, $0) })
+    }
+}
+
+extension LuaRef: LuaPushable {
+    /// Pushes the referenced value, so that functions and tables can be passed as arguments.
+    public func push(onto stack: LuaStack) throws(LuaError) {
+        guard let L = core.L, L == stack.L || lua_topointer(L, loom_registryindex()) == lua_topointer(stack.L, loom_registryindex()) else {
+            throw LuaError(kind: .state, message: "this reference belongs to another (or a closed) Lua state")
+        }
+        push(stack.L)
+    }
+}
+
+@available(*, unavailable)
+extension LuaRef: Sendable {}

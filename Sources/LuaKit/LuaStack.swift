@@ -1,0 +1,215 @@
+internal import CLuaShim
+
+/// The Lua type of a stack slot.
+public enum LuaType: Int32, Sendable {
+    case none = -1
+    case `nil` = 0
+    case boolean = 1
+    case lightUserdata = 2
+    case number = 3
+    case string = 4
+    case table = 5
+    case function = 6
+    case userdata = 7
+    case thread = 8
+
+    /// Lua's name for the type.
+    public var name: String {
+        switch self {
+        case .none: "no value"
+        case .nil: "nil"
+        case .boolean: "boolean"
+        case .lightUserdata, .userdata: "userdata"
+        case .number: "number"
+        case .string: "string"
+        case .table: "table"
+        case .function: "function"
+        case .thread: "thread"
+        }
+    }
+}
+
+/// Direct access to a Lua stack, for host functions and ``LuaConvertible`` conformances.
+///
+/// Every operation here is safe to call from Swift: nothing raises a Lua error. Operations that
+/// allocate run protected and throw a ``LuaError`` of kind `memory` when the cap is reached.
+public struct LuaStack {
+    let L: OpaquePointer
+
+    init(_ L: OpaquePointer) { self.L = L }
+
+    /// The number of values on the stack (in a host function: the number of arguments).
+    public var top: Int32 { lua_gettop(L) }
+
+    public func type(at index: Int32) -> LuaType { LuaType(rawValue: lua_type(L, index)) ?? .none }
+
+    /// Makes room for `n` more values; throws when the stack cannot grow.
+    public func reserve(_ n: Int32) throws(LuaError) {
+        if lua_checkstack(L, n) == 0 {
+            throw LuaError(kind: .memory, message: "stack overflow (cannot reserve \(n) slots)")
+        }
+    }
+
+    public func pop(_ n: Int32 = 1) { loom_pop(L, n) }
+    public func setTop(_ n: Int32) { lua_settop(L, n) }
+
+    // MARK: Pushing
+
+    public func pushNil() { lua_pushnil(L) }
+    public func push(_ b: Bool) { lua_pushboolean(L, b ? 1 : 0) }
+    public func push(_ i: Int64) { lua_pushinteger(L, i) }
+    public func push(_ d: Double) { lua_pushnumber(L, d) }
+
+    public func push(bytes: UnsafeRawBufferPointer) throws(LuaError) {
+        try check(LuaStack.withChars(bytes) { loom_pushlstring_p(L, $0, $1) })
+    }
+
+    public func push(_ s: String) throws(LuaError) {
+        var s = s
+        try check(s.withUTF8 { buffer in LuaStack.withChars(UnsafeRawBufferPointer(buffer)) { loom_pushlstring_p(L, $0, $1) } })
+    }
+
+    public func push(_ s: LuaString) throws(LuaError) {
+        try check(s.bytes.withUnsafeBytes { buffer in LuaStack.withChars(buffer) { loom_pushlstring_p(L, $0, $1) } })
+    }
+
+    /// Calls `body` with a C pointer to the bytes and their count (a valid pointer even when empty).
+    static func withChars<R>(_ buffer: UnsafeRawBufferPointer, _ body: (UnsafePointer<CChar>, Int) -> R) -> R {
+        if let base = buffer.baseAddress, buffer.count > 0 {
+            return body(base.assumingMemoryBound(to: CChar.self), buffer.count)
+        }
+        return "".withCString { body($0, 0) }
+    }
+
+    /// Pushes a copy of a Swift value: scalars, strings, and tables built recursively.
+    public func push(_ value: LuaValue) throws(LuaError) {
+        switch value {
+        case .nil: lua_pushnil(L)
+        case .boolean(let b): push(b)
+        case .integer(let i): push(i)
+        case .number(let d): push(d)
+        case .string(let s): try push(s)
+        case .table(let t):
+            try reserve(4)
+            try check(loom_createtable_p(L, Int32(clamping: t.array.count), Int32(clamping: t.hash.count)))
+            for (i, v) in t.array.enumerated() {
+                try push(v)
+                try check(loom_rawseti_p(L, -2, lua_Integer(i + 1)))
+            }
+            for (k, v) in t.hash {
+                try push(k)
+                try push(v)
+                try check(loom_rawset_p(L, -3))
+            }
+        case .opaque(let o):
+            throw LuaError(kind: .conversion, message: "cannot pass a \(o.typeName) copied out of Lua back into Lua; keep a LuaRef to it instead")
+        }
+    }
+
+    public func pushValue(at index: Int32) { lua_pushvalue(L, index) }
+
+    // MARK: Reading
+
+    /// The integer at `index`: an integer, or a float with an exact integer value, or nil.
+    public func integer(at index: Int32) -> Int64? {
+        var isNumber: Int32 = 0
+        let i = loom_tointegerx(L, index, &isNumber)
+        return isNumber != 0 && lua_type(L, index) == LUA_TNUMBER ? i : nil
+    }
+
+    /// The number at `index` as a Double, or nil.
+    public func number(at index: Int32) -> Double? {
+        guard lua_type(L, index) == LUA_TNUMBER else { return nil }
+        return loom_tonumberx(L, index, nil)
+    }
+
+    /// The boolean at `index`, or nil when it is not a boolean.
+    public func boolean(at index: Int32) -> Bool? {
+        lua_type(L, index) == LUA_TBOOLEAN ? lua_toboolean(L, index) != 0 : nil
+    }
+
+    /// The bytes of the string at `index`, or nil when it is not a string (numbers are not
+    /// converted: that would change the stack slot).
+    public func withBytes<R>(at index: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard lua_type(L, index) == LUA_TSTRING else { return nil }
+        var length = 0
+        guard let p = loom_tolstring(L, index, &length) else { return nil }
+        return try body(UnsafeRawBufferPointer(start: p, count: length))
+    }
+
+    /// The string at `index` as text (invalid UTF-8 is replaced), or nil when it is not a string.
+    public func string(at index: Int32) -> String? {
+        withBytes(at: index) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The string at `index` as bytes, or nil.
+    public func luaString(at index: Int32) -> LuaString? {
+        withBytes(at: index) { LuaString(bytes: Array($0)) }
+    }
+
+    /// A deep copy of the value at `index`. Tables are read raw (no metamethod runs); a cycle or a
+    /// nesting deeper than `maxDepth` is a `conversion` error naming the path.
+    public func value(at index: Int32, maxDepth: Int = 100) throws(LuaError) -> LuaValue {
+        var visiting: Set<UnsafeRawPointer> = []
+        return try read(lua_absindex(L, index), path: "value", depth: 0, maxDepth: maxDepth, visiting: &visiting)
+    }
+
+    private func read(_ index: Int32, path: String, depth: Int, maxDepth: Int,
+                      visiting: inout Set<UnsafeRawPointer>) throws(LuaError) -> LuaValue {
+        switch lua_type(L, index) {
+        case LUA_TNIL, LUA_TNONE: return .nil
+        case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, index) != 0)
+        case LUA_TNUMBER:
+            if loom_isinteger(L, index) != 0 { return .integer(loom_tointegerx(L, index, nil)) }
+            return .number(loom_tonumberx(L, index, nil))
+        case LUA_TSTRING: return .string(luaString(at: index) ?? LuaString(bytes: []))
+        case LUA_TTABLE:
+            guard depth < maxDepth else {
+                throw LuaError(kind: .conversion, message: "table nested deeper than \(maxDepth) levels at \(path)")
+            }
+            guard let identity = lua_topointer(L, index) else { return .nil }
+            guard visiting.insert(identity).inserted else {
+                throw LuaError(kind: .conversion, message: "table contains a cycle at \(path)")
+            }
+            defer { visiting.remove(identity) }
+            try reserve(4)
+            var table = LuaTable()
+            lua_pushnil(L)
+            while lua_next(L, index) != 0 {
+                let keyIndex = lua_gettop(L) - 1
+                let key: LuaValue
+                do {
+                    key = try read(keyIndex, path: path + "[key]", depth: depth + 1, maxDepth: maxDepth, visiting: &visiting)
+                    let value = try read(keyIndex + 1, path: path + LuaStack.pathComponent(key), depth: depth + 1,
+                                         maxDepth: maxDepth, visiting: &visiting)
+                    table[key] = value
+                } catch {
+                    lua_settop(L, keyIndex - 1)
+                    throw error
+                }
+                loom_pop(L, 1)
+            }
+            return .table(table)
+        default:
+            let type = LuaType(rawValue: lua_type(L, index)) ?? .none
+            let address = UInt(bitPattern: lua_topointer(L, index))
+            return .opaque(LuaOpaque(typeName: type.name, address: address))
+        }
+    }
+
+    static func pathComponent(_ key: LuaValue) -> String {
+        if case .string(let s) = key, let name = s.string, LuaTable.isIdentifier(name) { return "." + name }
+        return "[" + key.debugDescription + "]"
+    }
+
+    /// Turns a failed protected operation's status into a thrown error (popping the error value).
+    func check(_ status: Int32) throws(LuaError) {
+        guard status != LUA_OK else { return }
+        let message = string(at: -1) ?? "error object is a \(type(at: -1).name) value"
+        loom_pop(L, 1)
+        throw LuaError(kind: status == LUA_ERRMEM ? .memory : .runtime, message: message)
+    }
+}
+
+@available(*, unavailable)
+extension LuaStack: Sendable {}

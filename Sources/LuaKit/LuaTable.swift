@@ -1,0 +1,138 @@
+/// A deep copy of a Lua table: the sequence `t[1]...t[n]` in `array`, every other key in `hash`.
+///
+/// Keys follow Lua's rules: a float key with an integer value is the integer key, and nil is
+/// never a key. Setting a value to nil removes the key.
+public struct LuaTable: Sendable, Hashable, CustomDebugStringConvertible {
+    /// `t[1]` to `t[array.count]`, none of them nil.
+    public private(set) var array: [LuaValue]
+    /// Every other key.
+    public private(set) var hash: [LuaValue: LuaValue]
+
+    public init() {
+        array = []
+        hash = [:]
+    }
+
+    public init(array: [LuaValue]) {
+        self.init()
+        for (i, v) in array.enumerated() { self[.integer(Int64(i + 1))] = v }
+    }
+
+    public init(_ pairs: [LuaValue: LuaValue]) {
+        self.init()
+        for (k, v) in pairs { self[k] = v }
+    }
+
+    /// The number of keys.
+    public var count: Int { array.count + hash.count }
+    public var isEmpty: Bool { count == 0 }
+
+    /// Lua's key normalisation: floats with an exact integer value become integers.
+    static func normalize(_ key: LuaValue) -> LuaValue {
+        if case .number(let d) = key, let i = Int64(exactly: d) { return .integer(i) }
+        return key
+    }
+
+    public subscript(key: LuaValue) -> LuaValue {
+        get {
+            let key = LuaTable.normalize(key)
+            if case .integer(let i) = key, i >= 1, i <= Int64(array.count) { return array[Int(i - 1)] }
+            return hash[key] ?? .nil
+        }
+        set {
+            let key = LuaTable.normalize(key)
+            if key.isNil { return }
+            if case .number(let d) = key, d.isNaN { return }
+            if case .integer(let i) = key, i >= 1, i <= Int64(array.count) + 1 {
+                let index = Int(i - 1)
+                if newValue.isNil {
+                    if index < array.count {
+                        // Move the tail into the hash part: the sequence ends before this key.
+                        for j in (index + 1)..<array.count { hash[.integer(Int64(j + 1))] = array[j] }
+                        array.removeSubrange(index...)
+                    }
+                    return
+                }
+                if index < array.count {
+                    array[index] = newValue
+                } else {
+                    array.append(newValue)
+                    // Pull following keys out of the hash part while they continue the sequence.
+                    var next = Int64(array.count + 1)
+                    while let v = hash.removeValue(forKey: .integer(next)) {
+                        array.append(v)
+                        next += 1
+                    }
+                }
+                return
+            }
+            if newValue.isNil { hash.removeValue(forKey: key) } else { hash[key] = newValue }
+        }
+    }
+
+    public subscript(key: String) -> LuaValue {
+        get { self[.string(LuaString(key))] }
+        set { self[.string(LuaString(key))] = newValue }
+    }
+
+    public subscript(index: Int) -> LuaValue {
+        get { self[.integer(Int64(index))] }
+        set { self[.integer(Int64(index))] = newValue }
+    }
+
+    /// Every key and value: the sequence in order, then the other keys in a stable order
+    /// (by type, then value).
+    public var entries: [(key: LuaValue, value: LuaValue)] {
+        var out: [(key: LuaValue, value: LuaValue)] = array.enumerated().map { (.integer(Int64($0.offset + 1)), $0.element) }
+        out += hash.sorted { LuaTable.keyOrder($0.key, $1.key) }.map { ($0.key, $0.value) }
+        return out
+    }
+
+    static func keyOrder(_ a: LuaValue, _ b: LuaValue) -> Bool {
+        func rank(_ v: LuaValue) -> Int {
+            switch v {
+            case .integer, .number: 0
+            case .string: 1
+            case .boolean: 2
+            default: 3
+            }
+        }
+        let ra = rank(a), rb = rank(b)
+        if ra != rb { return ra < rb }
+        switch (a, b) {
+        case (.string(let x), .string(let y)): return x < y
+        case (.boolean(let x), .boolean(let y)): return !x && y
+        default:
+            if let x = a.number, let y = b.number { return x < y }
+            return a.debugDescription < b.debugDescription
+        }
+    }
+
+    public var debugDescription: String {
+        if isEmpty { return "{}" }
+        var parts: [String] = array.map(\.debugDescription)
+        for (k, v) in hash.sorted(by: { LuaTable.keyOrder($0.key, $1.key) }) {
+            if case .string(let s) = k, let name = s.string, LuaTable.isIdentifier(name) {
+                parts.append("\(name) = \(v.debugDescription)")
+            } else {
+                parts.append("[\(k.debugDescription)] = \(v.debugDescription)")
+            }
+        }
+        return "{" + parts.joined(separator: ", ") + "}"
+    }
+
+    static let keywords: Set<String> = [
+        "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
+        "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+    ]
+
+    static func isIdentifier(_ s: String) -> Bool {
+        guard let first = s.utf8.first, first == UInt8(ascii: "_") || (first | 0x20) >= UInt8(ascii: "a") && (first | 0x20) <= UInt8(ascii: "z") else { return false }
+        for c in s.utf8 {
+            let ok = c == UInt8(ascii: "_") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+                || ((c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "z"))
+            if !ok { return false }
+        }
+        return !keywords.contains(s)
+    }
+}
