@@ -247,3 +247,4 @@ int loom_bench_c_add(lua_State *L) {
 int loom_bench_raw_pcall(lua_State *L) {
     return lua_pcall(L, 0, 0, 0);
 }
+

@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define LOOM_INTERRUPT_SIGNAL SIGURG
 #define WATCHDOG_TICK_NS 2000000L   /* 2 ms */
@@ -44,6 +47,7 @@ struct LoomVM {
     int depth;                       /* nesting of host entries */
     unsigned long refused_at_entry;
     lua_State *_Atomic main;         /* NULL once the state is being freed */
+    lua_State *main_plain;           /* the same, for the hot path (never read by the handler) */
     lua_State *_Atomic current;      /* the Lua thread running now, during an entry */
     pthread_t thread;                /* the OS thread running the outermost entry */
     struct LoomVM *outer_tls;        /* the VM this thread was running before this entry */
@@ -64,10 +68,17 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static LoomVM *vm_of(lua_State *L) {
-    void *ud = NULL;
-    lua_getallocf(L, &ud);
-    return (LoomVM *)ud;
+/* The watchdog's clock, refreshed every tick: entries read it instead of the system clock. */
+static _Atomic int64_t watchdog_now;
+
+static int64_t entry_now(void) {
+    int64_t now = atomic_load_explicit(&watchdog_now, memory_order_relaxed);
+    return now != 0 ? now : now_ns();
+}
+
+/* The VM pointer lives in the main thread's extra space; new threads copy it. */
+static inline LoomVM *vm_of(lua_State *L) {
+    return *(LoomVM **)lua_getextraspace(L);
 }
 
 /* ---- allocator ---------------------------------------------------------------------------- */
@@ -150,6 +161,21 @@ int loom_raise_interrupted(lua_State *L) {
 
 /* ---- the watchdog ------------------------------------------------------------------------- */
 
+/* The exit of an entry and the watchdog hand over with an asymmetric Dekker handshake: the
+   watchdog (rare, slow side) issues membarrier(2) between its store and its load, so the entry's
+   exit (hot side) needs only a compiler barrier. Without membarrier both sides use full fences. */
+static int have_membarrier = 0;
+
+static void heavy_barrier(void) {
+    if (!have_membarrier || syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+        atomic_thread_fence(memory_order_seq_cst);
+}
+
+static inline void light_barrier(void) {
+    if (have_membarrier) atomic_signal_fence(memory_order_seq_cst);
+    else atomic_thread_fence(memory_order_seq_cst);
+}
+
 static pthread_mutex_t watchdog_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t watchdog_cond = PTHREAD_COND_INITIALIZER;
 static LoomVM *watchdog_list = NULL;
@@ -168,19 +194,25 @@ static void *watchdog_main(void *unused) {
     (void)unused;
     pthread_mutex_lock(&watchdog_mutex);
     for (;;) {
-        while (watchdog_list == NULL) pthread_cond_wait(&watchdog_cond, &watchdog_mutex);
+        while (watchdog_list == NULL) {
+            atomic_store(&watchdog_now, 0);
+            pthread_cond_wait(&watchdog_cond, &watchdog_mutex);
+        }
         int64_t now = now_ns();
+        atomic_store_explicit(&watchdog_now, now, memory_order_relaxed);
         for (LoomVM *vm = watchdog_list; vm != NULL; vm = vm->next) {
-            if (atomic_load_explicit(&vm->deadline, memory_order_relaxed) == 0) continue;
-            atomic_store(&vm->watchdog_busy, 1);
-            int64_t deadline = atomic_load(&vm->deadline);
-            if (deadline != 0 && now >= deadline) {
+            int64_t deadline = atomic_load_explicit(&vm->deadline, memory_order_acquire);
+            if (deadline == 0 || now < deadline) continue;
+            atomic_store_explicit(&vm->watchdog_busy, 1, memory_order_relaxed);
+            heavy_barrier();
+            if (atomic_load_explicit(&vm->deadline, memory_order_acquire) != 0) {
                 int expected = LOOM_STOP_NONE;
                 atomic_compare_exchange_strong(&vm->stop, &expected, LOOM_STOP_TIMEOUT);
-                /* Re-signal while still inside the entry: a C loop may take a while to look. */
+                /* Re-signal every tick while still inside the entry: a C loop may take a while
+                   to look, and the hook must be on whichever Lua thread runs by then. */
                 pthread_kill(vm->thread, LOOM_INTERRUPT_SIGNAL);
             }
-            atomic_store(&vm->watchdog_busy, 0);
+            atomic_store_explicit(&vm->watchdog_busy, 0, memory_order_release);
         }
         pthread_mutex_unlock(&watchdog_mutex);
         struct timespec tick = {0, WATCHDOG_TICK_NS};
@@ -191,6 +223,7 @@ static void *watchdog_main(void *unused) {
 }
 
 static void watchdog_start(void) {
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) have_membarrier = 1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_interrupt_signal;
@@ -235,34 +268,42 @@ static void watchdog_unregister(LoomVM *vm) {
 
 /* ---- entries ------------------------------------------------------------------------------ */
 
+/* The signal handler runs on this same thread, so plain (relaxed) stores with compiler fences are
+   enough for it; the deadline store is a release so the watchdog sees vm->thread with it. */
 static void begin_entry(LoomVM *vm, lua_State *L) {
-    vm->outer_tls = atomic_load(&tls_vm);
-    atomic_store(&tls_vm, vm);
+    vm->outer_tls = atomic_load_explicit(&tls_vm, memory_order_relaxed);
+    atomic_store_explicit(&tls_vm, vm, memory_order_relaxed);
     vm->thread = pthread_self();
-    atomic_store(&vm->current, L);
+    atomic_store_explicit(&vm->current, L, memory_order_relaxed);
     vm->refused_at_entry = vm->refused;
     if (vm->instruction_limit > 0) {
         vm->instructions_left = vm->instruction_limit;
         lua_sethook(L, loom_hook, LUA_MASKCOUNT, INSTRUCTION_STEP);
     }
-    if (vm->timeout_ns > 0) atomic_store(&vm->deadline, now_ns() + vm->timeout_ns);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (vm->timeout_ns > 0)
+        atomic_store_explicit(&vm->deadline, entry_now() + vm->timeout_ns, memory_order_release);
 }
 
 /* Returns the stop reason of the entry that ends. */
 static int end_entry(LoomVM *vm, lua_State *L) {
-    atomic_store(&vm->deadline, 0);
-    /* The watchdog may be deciding about this entry right now: let it finish, so that it never
-       signals this thread once the entry is over. */
-    while (atomic_load(&vm->watchdog_busy)) { }
-    int stop = atomic_load(&vm->stop);
+    if (vm->timeout_ns > 0 || atomic_load_explicit(&vm->deadline, memory_order_relaxed) != 0) {
+        atomic_store_explicit(&vm->deadline, 0, memory_order_relaxed);
+        light_barrier();
+        /* The watchdog may be deciding about this entry right now: let it finish, so that it never
+           signals this thread once the entry is over. */
+        while (atomic_load_explicit(&vm->watchdog_busy, memory_order_acquire)) { }
+    }
+    int stop = atomic_load_explicit(&vm->stop, memory_order_relaxed);
     if (stop != LOOM_STOP_NONE || vm->instruction_limit > 0) {
         lua_sethook(L, NULL, 0, 0);
         lua_State *main = atomic_load(&vm->main);
         if (main && main != L) lua_sethook(main, NULL, 0, 0);
         atomic_store(&vm->stop, LOOM_STOP_NONE);
     }
-    atomic_store(&vm->current, NULL);
-    atomic_store(&tls_vm, vm->outer_tls);
+    atomic_store_explicit(&vm->current, NULL, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    atomic_store_explicit(&tls_vm, vm->outer_tls, memory_order_relaxed);
     return stop;
 }
 
@@ -333,8 +374,15 @@ static void clear_traceback(lua_State *L) {
 int loom_pcall(lua_State *L, int nargs, int nresults) {
     LoomVM *vm = vm_of(L);
     int base = lua_gettop(L) - nargs;
-    lua_pushcclosure(L, loom_msgh, 0);
-    lua_rotate(L, base, 1);
+    /* The main thread keeps the handler at index 1 (see loom_newstate): outermost calls there
+       use it in place; other calls push their own below the function. */
+    int handler = 1;
+    int pushed = !(L == vm->main_plain && vm->depth == 0);
+    if (pushed) {
+        lua_pushcclosure(L, loom_msgh, 0);
+        lua_rotate(L, base, 1);
+        handler = base;
+    }
     int outermost = (vm->depth++ == 0);
     lua_State *outer_current = NULL;
     if (outermost) begin_entry(vm, L);
@@ -342,18 +390,20 @@ int loom_pcall(lua_State *L, int nargs, int nresults) {
         outer_current = atomic_load(&vm->current);
         atomic_store(&vm->current, L);
     }
-    int status = lua_pcall(L, nargs, nresults, base);
-    int stop = atomic_load(&vm->stop);
+    int status = lua_pcall(L, nargs, nresults, handler);
     if (status != LUA_OK) {
+        int stop = atomic_load(&vm->stop);
         vm->error.kind = classify(vm, L, status, stop);
         if (status == LUA_ERRMEM) { vm->error.line = -1; vm->error.source[0] = '\0'; clear_traceback(L); }
         stringify_error(L);
     }
     if (outermost) end_entry(vm, L);
-    else atomic_store(&vm->current, outer_current);
+    else atomic_store_explicit(&vm->current, outer_current, memory_order_relaxed);
     vm->depth--;
-    lua_rotate(L, base, -1);
-    lua_settop(L, -2);
+    if (pushed) {
+        lua_rotate(L, base, -1);
+        lua_settop(L, -2);
+    }
     return status;
 }
 
@@ -463,6 +513,7 @@ lua_State *loom_newstate(size_t memory_limit) {
     vm->error.line = -1;
     lua_State *L = lua_newstate(loom_alloc, vm);
     if (L == NULL) { free(vm); return NULL; }
+    *(LoomVM **)lua_getextraspace(L) = vm;
     atomic_store(&vm->main, L);
     lua_atpanic(L, loom_panic);
     watchdog_register(vm);
@@ -471,6 +522,10 @@ lua_State *loom_newstate(size_t memory_limit) {
         loom_close(L, 0);
         return NULL;
     }
+    /* The message handler stays at index 1 of the main thread for outermost calls. */
+    lua_settop(L, 0);
+    lua_pushcclosure(L, loom_msgh, 0);
+    vm->main_plain = L;
     return L;
 }
 
@@ -482,6 +537,7 @@ void loom_close(lua_State *L, int64_t budget_ns) {
     begin_entry(vm, L);
     lua_close(L);   /* frees the main thread last; loom_alloc clears vm->main then */
     atomic_store(&vm->deadline, 0);
+    atomic_thread_fence(memory_order_seq_cst);
     while (atomic_load(&vm->watchdog_busy)) { }
     atomic_store(&tls_vm, vm->outer_tls);
     watchdog_unregister(vm);

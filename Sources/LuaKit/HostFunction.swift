@@ -27,14 +27,21 @@ final class HostFunctionBox {
 /// and the trampoline raises it in C, after every Swift frame has returned.
 private func hostDispatch(_ L: OpaquePointer?, _ box: UnsafeMutableRawPointer?) -> Int32 {
     guard let L, let box else { return LOOM_RAISE }
-    let function = Unmanaged<HostFunctionBox>.fromOpaque(box).takeUnretainedValue()
+    // Lua holds the box for the whole call: no retain needed to use it.
+    let outcome: Result<Int32, any Error> = Unmanaged<HostFunctionBox>.fromOpaque(box)._withUnsafeGuaranteedRef { function in
+        do {
+            return .success(try function.body(LuaCall(stack: LuaStack(L), function: function)).count)
+        } catch {
+            return .failure(error)
+        }
+    }
     let message: String
-    do {
-        return try function.body(LuaCall(stack: LuaStack(L), name: function.name)).count
-    } catch let error as LuaError {
-        message = error.message
-    } catch {
-        message = "\(function.name): \(error)"
+    switch outcome {
+    case .success(let count): return count
+    case .failure(let error as LuaError): message = error.message
+    case .failure(let error):
+        let name = Unmanaged<HostFunctionBox>.fromOpaque(box).takeUnretainedValue().name
+        message = "\(name): \(error)"
     }
     var text = message
     let status = text.withUTF8 { buffer in

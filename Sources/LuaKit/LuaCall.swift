@@ -14,12 +14,15 @@ internal import CLuaShim
 public struct LuaCall {
     /// The stack of the calling Lua thread: arguments are at 1...argumentCount.
     public let stack: LuaStack
-    /// The function's name, used in error messages.
-    public let name: String
+    /// The function being called; alive for the whole call (Lua holds it).
+    unowned(unsafe) let function: HostFunctionBox
 
-    init(stack: LuaStack, name: String) {
+    /// The function's name, used in error messages.
+    public var name: String { function.name }
+
+    init(stack: LuaStack, function: HostFunctionBox) {
         self.stack = stack
-        self.name = name
+        self.function = function
     }
 
     /// The number of arguments passed.
@@ -115,6 +118,19 @@ public struct LuaCall {
 
     /// Returns no results.
     public func results() -> Results { Results(count: 0) }
+
+    /// Pushes one result and returns the count (the common case, fully specialized).
+    public func results<T: LuaPushable>(_ value: T) throws(LuaError) -> Results {
+        try value.push(onto: stack)
+        return Results(count: 1)
+    }
+
+    /// Pushes two results and returns the count.
+    public func results<T: LuaPushable, U: LuaPushable>(_ first: T, _ second: U) throws(LuaError) -> Results {
+        try first.push(onto: stack)
+        try second.push(onto: stack)
+        return Results(count: 2)
+    }
 
     /// Pushes the results and returns their count.
     public func results<each T: LuaPushable>(_ values: repeat each T) throws(LuaError) -> Results {

@@ -3,9 +3,16 @@ internal import CLuaShim
 /// The open `lua_State`, shared by the ``LuaState`` that owns it and every ``LuaRef`` into it, so
 /// that references can tell when the state has closed.
 final class LuaCore {
-    private(set) var L: OpaquePointer?
+    /// The state, or nil once closed. Kept behind a pointer so that reading it on every call costs
+    /// no exclusivity check (the owning isolation domain is the only reader and writer).
+    private let slot: UnsafeMutablePointer<OpaquePointer?>
 
-    init(_ L: OpaquePointer) { self.L = L }
+    var L: OpaquePointer? { slot.pointee }
+
+    init(_ L: OpaquePointer) {
+        slot = .allocate(capacity: 1)
+        slot.initialize(to: L)
+    }
 
     func open() throws(LuaError) -> OpaquePointer {
         guard let L else { throw LuaError(kind: .state, message: "the Lua state is closed") }
@@ -17,12 +24,13 @@ final class LuaCore {
         guard loom_depth(L) == 0 else {
             throw LuaError(kind: .state, message: "cannot close a Lua state from inside one of its own calls")
         }
-        self.L = nil
+        slot.pointee = nil
         loom_close(L, budgetNanoseconds)
     }
 
     deinit {
         if let L { loom_close(L, 0) }
+        slot.deallocate()
     }
 
     /// Builds the error for a failed entry from the error value on top and the details the shim

@@ -93,11 +93,68 @@ public final class LuaRef {
             lua_settop(L, base)
             throw error
         }
+        return try finish(L, base: base, count: count)
+    }
+
+    // Fixed arities: plain generics specialize fully, where parameter packs still go through
+    // witness tables. They behave exactly like the variadic form above.
+
+    public func call<R: LuaReadable>(as result: R.Type) throws(LuaError) -> R {
+        let (L, base) = try begin()
+        return try finish(L, base: base, count: 0)
+    }
+
+    public func call<A: LuaPushable, R: LuaReadable>(_ a: A, as result: R.Type) throws(LuaError) -> R {
+        let (L, base) = try begin()
+        let stack = LuaStack(L)
+        do { try a.push(onto: stack) } catch { lua_settop(L, base); throw error }
+        return try finish(L, base: base, count: 1)
+    }
+
+    public func call<A: LuaPushable, B: LuaPushable, R: LuaReadable>(_ a: A, _ b: B, as result: R.Type) throws(LuaError) -> R {
+        let (L, base) = try begin()
+        let stack = LuaStack(L)
+        do {
+            try a.push(onto: stack)
+            try b.push(onto: stack)
+        } catch {
+            lua_settop(L, base)
+            throw error
+        }
+        return try finish(L, base: base, count: 2)
+    }
+
+    public func call<A: LuaPushable, B: LuaPushable, C: LuaPushable, R: LuaReadable>(
+        _ a: A, _ b: B, _ c: C, as result: R.Type
+    ) throws(LuaError) -> R {
+        let (L, base) = try begin()
+        let stack = LuaStack(L)
+        do {
+            try a.push(onto: stack)
+            try b.push(onto: stack)
+            try c.push(onto: stack)
+        } catch {
+            lua_settop(L, base)
+            throw error
+        }
+        return try finish(L, base: base, count: 3)
+    }
+
+    /// Pushes the function; returns the state and the stack top to restore.
+    private func begin() throws(LuaError) -> (OpaquePointer, Int32) {
+        let L = try core.open()
+        let base = lua_gettop(L)
+        push(L)
+        return (L, base)
+    }
+
+    /// Calls with `count` arguments pushed, reads one result, restores the stack.
+    private func finish<R: LuaReadable>(_ L: OpaquePointer, base: Int32, count: Int32) throws(LuaError) -> R {
         let status = loom_pcall(L, count, 1)
         guard status == LUA_OK else { throw core.takeError(status, base: base) }
         defer { lua_settop(L, base) }
         do {
-            return try R.read(from: stack, at: -1)
+            return try R.read(from: LuaStack(L), at: -1)
         } catch {
             throw LuaError(kind: .conversion, message: "result: \(error.message)")
         }

@@ -110,17 +110,19 @@ public struct LuaStack {
 
     // MARK: Reading
 
-    /// The integer at `index`: an integer, or a float with an exact integer value, or nil.
+    /// The integer at `index`, converted as Lua's C API converts: an integer, a float with an exact
+    /// integer value, or a string holding one. nil otherwise.
     public func integer(at index: Int32) -> Int64? {
         var isNumber: Int32 = 0
         let i = loom_tointegerx(L, index, &isNumber)
-        return isNumber != 0 && lua_type(L, index) == LUA_TNUMBER ? i : nil
+        return isNumber != 0 ? i : nil
     }
 
-    /// The number at `index` as a Double, or nil.
+    /// The number at `index` as a Double (numbers, and strings holding one), or nil.
     public func number(at index: Int32) -> Double? {
-        guard lua_type(L, index) == LUA_TNUMBER else { return nil }
-        return loom_tonumberx(L, index, nil)
+        var isNumber: Int32 = 0
+        let d = loom_tonumberx(L, index, &isNumber)
+        return isNumber != 0 ? d : nil
     }
 
     /// The boolean at `index`, or nil when it is not a boolean.
