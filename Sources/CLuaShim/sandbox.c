@@ -218,6 +218,49 @@ static int sb_load(lua_State *L) {
     return 1;
 }
 
+/* ---- finalizers under the budget ---------------------------------------------------------- */
+
+/* Lua runs finalizers with hooks off on the collecting thread, so a looping __gc could never be
+   stopped. The sandbox refuses __gc outright. Host code (the unsandboxed globals) may set one, and
+   its setmetatable wraps the finalizer: the wrapper runs it on a fresh coroutine, where hooks work,
+   as a host entry (loom_resume), under the running entry's deadline or a deadline of its own. */
+static int guarded_gc(lua_State *L) {
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 2);
+    int nres = 0;
+    int status = loom_resume(L, co, 1, &nres);
+    if (status != LUA_OK && status != LUA_YIELD) {
+        lua_xmove(co, L, 1);
+        return lua_error(L);   /* Lua turns an error in a finalizer into a warning */
+    }
+    return 0;
+}
+
+static int host_setmetatable(lua_State *L) {
+    int t = lua_type(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    if (t == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        int gct = lua_rawget(L, 2);
+        if (gct != LUA_TNIL && lua_tocfunction(L, -1) != guarded_gc) {
+            lua_pushcclosure(L, guarded_gc, 1);
+            lua_pushliteral(L, "__gc");
+            lua_insert(L, -2);
+            lua_rawset(L, 2);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
 /* ---- coroutines that keep the budget on the running thread -------------------------------- */
 
 static lua_State *check_co(lua_State *L) {
@@ -554,6 +597,8 @@ int loom_open_sandbox(lua_State *L) {
     int base = lua_gettop(L);
     lua_pushglobaltable(L);
     int globals = lua_gettop(L);
+    lua_pushcfunction(L, host_setmetatable);
+    lua_setfield(L, globals, "setmetatable");
     lua_pushvalue(L, base);
     copy_fields(L, globals, base_allow);
     luaL_setfuncs(L, base_own, 0);

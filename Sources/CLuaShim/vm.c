@@ -270,7 +270,20 @@ static void watchdog_unregister(LoomVM *vm) {
 
 /* The signal handler runs on this same thread, so plain (relaxed) stores with compiler fences are
    enough for it; the deadline store is a release so the watchdog sees vm->thread with it. */
+static _Thread_local int tls_signal_ready;
+
+/* Worker threads (libdispatch's among them) often block signals; the interrupt signal must reach
+   whichever thread runs an entry. Done once per thread. */
+static void prepare_thread_for_interrupts(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, LOOM_INTERRUPT_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    tls_signal_ready = 1;
+}
+
 static void begin_entry(LoomVM *vm, lua_State *L) {
+    if (!tls_signal_ready) prepare_thread_for_interrupts();
     vm->outer_tls = atomic_load_explicit(&tls_vm, memory_order_relaxed);
     atomic_store_explicit(&tls_vm, vm, memory_order_relaxed);
     vm->thread = pthread_self();
@@ -349,12 +362,16 @@ static int loom_msgh(lua_State *L) {
 }
 
 static int tostring_k(lua_State *L) {
-    luaL_tolstring(L, 1, NULL);
+    if (luaL_getmetafield(L, 1, "__tostring") == LUA_TNIL && lua_type(L, 1) != LUA_TNUMBER)
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    else
+        luaL_tolstring(L, 1, NULL);
     return 1;
 }
 
-/* After an error: turns a non-string error object into a string with __tostring, protected and
-   under the entry's budget. When that fails, the raw object stays. */
+/* After an error: turns a non-string error object into a string (numbers as Lua prints them,
+   objects with __tostring through it, protected and under the entry's budget, others as
+   "(error object is a T value)", as lua.c does). When that fails, the raw object stays. */
 static void stringify_error(lua_State *L) {
     int t = lua_type(L, -1);
     if (t == LUA_TSTRING || !lua_checkstack(L, 3)) return;
