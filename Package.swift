@@ -7,11 +7,9 @@ let package = Package(
     products: [
         .executable(name: "loom", targets: ["loom"]),
         .library(name: "LuaKit", targets: ["LuaKit"]),
-        .library(name: "LoomCore", targets: ["LoomCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // The system Lua 5.4 (Debian: liblua5.4-dev).
@@ -31,16 +29,10 @@ let package = Package(
             name: "LuaKit",
             dependencies: ["CLuaShim", "CLua"]
         ),
-        // Pure Swift domain: manifests, versions, lineage, the capability registry. No Lua.
-        .target(
-            name: "LoomCore",
-            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
-        ),
         .target(
             name: "LoomCLI",
             dependencies: [
                 "LuaKit",
-                "LoomCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,8 +44,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLuaShim"]),
-        .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
-        .testTarget(name: "LoomCLITests", dependencies: ["LoomCLI"]),
+        .testTarget(
+            name: "LoomCLITests",
+            dependencies: ["LoomCLI", "LuaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
     ]
 )
 

@@ -40,13 +40,19 @@ struct EvalCommand: ParsableCommand {
         let limits = LuaLimits(timeout: .milliseconds(Int64((timeout * 1000).rounded())), memory: memory,
                                instructions: instructions)
         do {
-            let lua = try LuaState(limits: limits)
-            let values = try lua.loadFile(file).call()
-            for value in values { print(value.debugDescription) }
+            for value in try Self.evaluate(file: file, limits: limits) { print(value.debugDescription) }
         } catch {
             printError("error: " + error.description)
             throw ExitCode(1)
         }
+    }
+}
+
+extension EvalCommand {
+    /// Runs `file` in a fresh sandboxed state and returns what it returns.
+    static func evaluate(file: String, limits: LuaLimits) throws(LuaError) -> [LuaValue] {
+        let lua = try LuaState(limits: limits)
+        return try lua.loadFile(file).call()
     }
 }
 
