@@ -43,7 +43,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLuaShim"]),
+        .testTarget(name: "LuaKitTests", dependencies: ["LuaKit"], exclude: ["Fixtures"]),
         .testTarget(
             name: "LoomCLITests",
             dependencies: ["LoomCLI", "LuaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
