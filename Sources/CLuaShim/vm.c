@@ -549,6 +549,7 @@ lua_State *loom_newstate(size_t memory_limit) {
 void loom_close(lua_State *L, int64_t budget_ns) {
     LoomVM *vm = vm_of(L);
     if (budget_ns > 0) vm->timeout_ns = budget_ns;
+    else if (vm->timeout_ns == 0) vm->timeout_ns = 1000000000;  /* finalizers always get a deadline */
     vm->instruction_limit = 0;
     vm->depth++;
     begin_entry(vm, L);

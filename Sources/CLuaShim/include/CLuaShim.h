@@ -63,7 +63,8 @@ void loom_set_swift_callbacks(loom_dispatch_fn dispatch, loom_release_fn release
    standard base, string, table, math, utf8 and coroutine libraries in its globals (host use only)
    and the sandbox prepared. Returns NULL when even that does not fit. */
 lua_State *loom_newstate(size_t memory_limit);
-/* Closes the state. Finalizers run under a deadline of budget_ns (0 = the state's timeout). */
+/* Closes the state. Finalizers run under a deadline of budget_ns (0 = the state's timeout, or one
+   second when the state has none). */
 void loom_close(lua_State *L, int64_t budget_ns);
 
 void loom_set_timeout(lua_State *L, int64_t nanoseconds);         /* 0 = no deadline */
