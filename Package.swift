@@ -7,9 +7,12 @@ let package = Package(
     products: [
         .executable(name: "loom", targets: ["loom"]),
         .library(name: "LuaKit", targets: ["LuaKit"]),
+        .library(name: "LoomCore", targets: ["LoomCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The system Lua 5.4 (Debian: liblua5.4-dev).
@@ -29,10 +32,19 @@ let package = Package(
             name: "LuaKit",
             dependencies: ["CLuaShim", "CLua"]
         ),
+        // Pure Swift domain: manifests, versions, lineage, the capability registry. No Lua.
+        .target(
+            name: "LoomCore",
+            dependencies: [
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "LoomCLI",
             dependencies: [
                 "LuaKit",
+                "LoomCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,6 +55,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
         .testTarget(name: "LuaKitTests", dependencies: ["LuaKit"], exclude: ["Fixtures"]),
         .testTarget(
             name: "LoomCLITests",

@@ -1,0 +1,129 @@
+import TOMLKit
+
+/// `loom.lock`: the resolved map from capability to skill, so that a node starts the same way twice.
+///
+/// Deterministic TOML: a header comment, `version` and `node`, then one `[[capability]]` per
+/// capability served by a skill, sorted by capability, each with the skill, its version, the node
+/// it came from and the SHA-256 of its files. Host capabilities are not recorded.
+public struct LockFile: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var capability: String
+        public var skill: String
+        public var version: String
+        public var node: String
+        public var hash: String
+    }
+
+    public var node: String
+    public var entries: [Entry]
+
+    public static let fileName = "loom.lock"
+
+    /// The lock for a resolution; `hash` gives each skill folder's content hash.
+    public init(resolution: Resolution, hash: (String) throws -> String) rethrows {
+        node = resolution.node
+        var entries: [Entry] = []
+        for key in resolution.bindings.keys.sorted() {
+            guard case .skill(let s) = resolution.bindings[key]!.provider else { continue }
+            entries.append(Entry(capability: key, skill: s.top.name, version: s.top.version.description, node: s.top.node,
+                                 hash: try hash(s.top.manifest.directory)))
+        }
+        self.entries = entries
+    }
+
+    init(node: String, entries: [Entry]) {
+        self.node = node
+        self.entries = entries
+    }
+
+    public func render() -> String {
+        var out = "# loom.lock: written by `loom resolve`. Do not edit; resolve again instead.\n"
+        out += "version = 1\n"
+        out += "node = \(Self.quote(node))\n"
+        for e in entries {
+            out += "\n[[capability]]\n"
+            out += "name = \(Self.quote(e.capability))\n"
+            out += "skill = \(Self.quote(e.skill))\n"
+            out += "version = \(Self.quote(e.version))\n"
+            out += "node = \(Self.quote(e.node))\n"
+            out += "hash = \(Self.quote(e.hash))\n"
+        }
+        return out
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default:
+                if c.value < 0x20 { out += "\\u" + String(c.value, radix: 16).leftPadded(4) } else { out.unicodeScalars.append(c) }
+            }
+        }
+        return out + "\""
+    }
+
+    public static func parse(text: String, file: String) throws(ManifestError) -> LockFile {
+        let table: TOMLTable
+        switch ManifestReader.parse(file: file, text: text) {
+        case .success(let t): table = t
+        case .failure(let e): throw e
+        }
+        var r = ManifestReader(file: file, text: text)
+        let version = r.integer(table, "version")
+        if version != 1 { r.report("unsupported lock file version", key: "version", hint: "delete loom.lock and run `loom resolve`") }
+        let node = r.string(table, "node", required: true) ?? ""
+        var entries: [Entry] = []
+        if let array = table["capability"]?.array {
+            for item in array {
+                guard let t = item.table else { r.report("[[capability]] entries must be tables"); continue }
+                let fields = ["name", "skill", "version", "node", "hash"].map { t[$0]?.string }
+                if fields.contains(where: { $0 == nil }) {
+                    r.report("a [[capability]] entry lacks one of name, skill, version, node, hash", hint: "delete loom.lock and run `loom resolve`")
+                    continue
+                }
+                entries.append(Entry(capability: fields[0]!, skill: fields[1]!, version: fields[2]!, node: fields[3]!, hash: fields[4]!))
+            }
+        }
+        guard r.diagnostics.isEmpty else { throw ManifestError(r.diagnostics) }
+        return LockFile(node: node, entries: entries.sorted { $0.capability < $1.capability })
+    }
+
+    /// What changes from `self` (the file) to `other` (a new resolution), one line each.
+    public func differences(to other: LockFile) -> [String] {
+        var out: [String] = []
+        let old = Dictionary(entries.map { ($0.capability, $0) }, uniquingKeysWith: { a, _ in a })
+        let new = Dictionary(other.entries.map { ($0.capability, $0) }, uniquingKeysWith: { a, _ in a })
+        for key in Set(old.keys).union(new.keys).sorted() {
+            switch (old[key], new[key]) {
+            case let (a?, b?) where a != b:
+                var what: [String] = []
+                if a.skill != b.skill || a.node != b.node { what.append("provider \(a.skill) (\(a.node)) -> \(b.skill) (\(b.node))") }
+                if a.version != b.version { what.append("version \(a.version) -> \(b.version)") }
+                if a.hash != b.hash { what.append("files changed (\(a.hash.prefix(19))… -> \(b.hash.prefix(19))…)") }
+                out.append("\(key): " + what.joined(separator: ", "))
+            case let (a?, nil): out.append("\(key): no longer needed (was \(a.skill) from \(a.node))")
+            case let (nil, b?): out.append("\(key): new, \(b.skill) \(b.version) from \(b.node)")
+            default: break
+            }
+        }
+        if node != other.node { out.insert("node: \(node) -> \(other.node)", at: 0) }
+        return out
+    }
+
+    /// The entries still valid for this lineage (skill present with the same version and files),
+    /// as pins for the resolver.
+    public func pins(in lineage: Lineage, hash: (String) throws -> String) -> [String: Resolver.Pin] {
+        var pins: [String: Resolver.Pin] = [:]
+        for e in entries {
+            guard let node = lineage.nodes.first(where: { $0.name == e.node }),
+                  let skill = node.skills.first(where: { $0.name == e.skill }) ?? node.foreignSkills.first(where: { $0.name == e.skill }),
+                  skill.version.description == e.version,
+                  (try? hash(skill.directory)) == e.hash else { continue }
+            pins[e.capability] = Resolver.Pin(node: e.node, skill: e.skill)
+        }
+        return pins
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// `loom check`: validates every manifest under a folder, and compiles every Lua file with the
+/// compiler the caller supplies (LoomCore knows no Lua).
+public struct ManifestChecker: Sendable {
+    /// Folders never entered.
+    static let skipped: Set<String> = [".build", ".git", ".loom", ".swiftpm", "node_modules"]
+
+    public init() {}
+
+    /// Every problem under `path` (a folder or a single file), in file order.
+    public func check(path: String, compile: ((String) -> Diagnostic?)? = nil) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        for file in files(under: path) {
+            let name = (file as NSString).lastPathComponent
+            let dir = (file as NSString).deletingLastPathComponent
+            do {
+                switch name {
+                case "skill.toml": _ = try SkillManifest.load(directory: dir)
+                case "agent.toml": _ = try AgentManifest.load(directory: dir)
+                case "node.toml": _ = try NodeManifest.load(directory: dir)
+                case LockFile.fileName:
+                    let text = String(decoding: FileManager.default.contents(atPath: file) ?? Data(), as: UTF8.self)
+                    _ = try LockFile.parse(text: text, file: file)
+                default:
+                    if name.hasSuffix(".lua"), let compile, let d = compile(file) { diagnostics.append(d) }
+                }
+            } catch {
+                diagnostics += error.diagnostics
+            }
+        }
+        return diagnostics
+    }
+
+    func files(under path: String) -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
+        guard isDirectory.boolValue else { return [path] }
+        var out: [String] = []
+        var stack = [path]
+        while let dir = stack.popLast() {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
+            for name in names.sorted().reversed() where !Self.skipped.contains(name) {
+                let full = (dir as NSString).appendingPathComponent(name)
+                var sub: ObjCBool = false
+                if FileManager.default.fileExists(atPath: full, isDirectory: &sub), sub.boolValue { stack.append(full) } else { out.append(full) }
+            }
+        }
+        return out.sorted()
+    }
+}

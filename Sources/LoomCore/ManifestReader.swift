@@ -1,0 +1,155 @@
+import TOMLKit
+
+/// Reads typed fields from a parsed TOML table and collects every problem as a diagnostic with a
+/// position, so that a file reports all its problems at once.
+struct ManifestReader {
+    let file: String
+    let map: TOMLSourceMap
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(file: String, text: String) {
+        self.file = file
+        self.map = TOMLSourceMap(text: text)
+    }
+
+    /// Parses the text; a syntax error becomes a diagnostic at TOML's position.
+    static func parse(file: String, text: String) -> Result<TOMLTable, ManifestError> {
+        do {
+            return .success(try TOMLTable(string: text))
+        } catch let error as TOMLParseError {
+            return .failure(ManifestError([Diagnostic(file: file, line: error.source.begin.line, column: error.source.begin.column,
+                                                      message: "TOML syntax: \(error.description)",
+                                                      hint: "fix the syntax; see docs/formats.md for the format")]))
+        } catch {
+            return .failure(ManifestError([Diagnostic(file: file, message: "cannot parse TOML: \(error)")]))
+        }
+    }
+
+    mutating func report(_ message: String, key: String? = nil, element: String? = nil, table: String = "", hint: String? = nil) {
+        let position = element.flatMap { e in key.flatMap { map.position(ofElement: e, key: $0, in: table) } }
+            ?? map.position(of: key, in: table)
+        // A problem of the whole file (a missing key) points at its first line.
+        diagnostics.append(Diagnostic(file: file, line: position?.line ?? 1, column: position?.column ?? 1, message: message, hint: hint))
+    }
+
+    static func typeName(_ value: any TOMLValueConvertible) -> String {
+        switch value.type {
+        case .table: "table"
+        case .array: "array"
+        case .string: "string"
+        case .int: "integer"
+        case .double: "float"
+        case .bool: "boolean"
+        case .date, .time, .dateTime: "date"
+        }
+    }
+
+    /// Unknown keys get "did you mean ...?".
+    mutating func checkKeys(_ table: TOMLTable, allowed: [String], table path: String = "", what: String) {
+        for key in table.keys where !allowed.contains(key) {
+            let hint = Suggest.closest(to: key, in: allowed).map { "did you mean '\($0)'?" }
+                ?? "known keys of \(what): \(allowed.joined(separator: ", "))"
+            report("unknown key '\(key)' in \(what)", key: key, table: path, hint: hint)
+        }
+    }
+
+    mutating func string(_ table: TOMLTable, _ key: String, table path: String = "", required: Bool = false) -> String? {
+        guard let value = table[key] else {
+            if required { report("missing required key '\(key)'", table: path, hint: "add \(key) = \"...\"") }
+            return nil
+        }
+        guard let s = value.string else {
+            report("'\(key)' must be a string, found \(Self.typeName(value))", key: key, table: path)
+            return nil
+        }
+        return s
+    }
+
+    mutating func integer(_ table: TOMLTable, _ key: String, table path: String = "") -> Int? {
+        guard let value = table[key] else { return nil }
+        guard let i = value.int else {
+            report("'\(key)' must be an integer, found \(Self.typeName(value))", key: key, table: path)
+            return nil
+        }
+        return i
+    }
+
+    mutating func strings(_ table: TOMLTable, _ key: String, table path: String = "") -> [String]? {
+        guard let value = table[key] else { return nil }
+        guard let array = value.array else {
+            report("'\(key)' must be an array of strings, found \(Self.typeName(value))", key: key, table: path,
+                   hint: "write \(key) = [\"...\"]")
+            return nil
+        }
+        var out: [String] = []
+        for element in array {
+            if let s = element.string { out.append(s) } else {
+                report("'\(key)' must hold strings only, found \(Self.typeName(element))", key: key, table: path)
+            }
+        }
+        return out
+    }
+
+    mutating func subtable(_ table: TOMLTable, _ key: String) -> TOMLTable? {
+        guard let value = table[key] else { return nil }
+        guard let t = value.table else {
+            report("'\(key)' must be a table, found \(Self.typeName(value))", key: key, hint: "write it as a [\(key)] section")
+            return nil
+        }
+        return t
+    }
+
+    // MARK: Domain values
+
+    mutating func version(_ table: TOMLTable, _ key: String, required: Bool) -> SemanticVersion? {
+        guard let text = string(table, key, required: required) else { return nil }
+        guard let v = SemanticVersion(text) else {
+            report(VersionError.badVersion(text).description, key: key, hint: "use MAJOR.MINOR.PATCH, e.g. \"1.0.0\"")
+            return nil
+        }
+        return v
+    }
+
+    mutating func capabilities(_ table: TOMLTable, _ key: String, allowRange: Bool) -> [CapabilityRef] {
+        var out: [CapabilityRef] = []
+        for text in strings(table, key) ?? [] {
+            do {
+                let ref = try CapabilityRef(text)
+                if !allowRange && !ref.range.comparators.isEmpty {
+                    report("'\(key)' names a capability without a range: \"\(ref.key)\"", key: key, element: text,
+                           hint: "a skill provides name@MAJOR at its own version")
+                }
+                out.append(ref)
+            } catch {
+                report(error.description, key: key, element: text)
+            }
+        }
+        return out
+    }
+
+    mutating func permissions(_ table: TOMLTable, _ key: String, table path: String = "") -> [Permission]? {
+        guard let texts = strings(table, key, table: path) else { return nil }
+        var out: [Permission] = []
+        for text in texts {
+            if let p = Permission(rawValue: text) { out.append(p) } else {
+                let known = Permission.allCases.map(\.rawValue)
+                let hint = Suggest.closest(to: text, in: known).map { "did you mean '\($0)'?" }
+                    ?? "known permissions: \(known.joined(separator: ", "))"
+                report("unknown permission '\(text)'", key: key, element: text, table: path, hint: hint)
+            }
+        }
+        return out
+    }
+
+    mutating func name(_ table: TOMLTable, dotted: Bool, what: String) -> String? {
+        guard let name = string(table, "name", required: true) else { return nil }
+        let ok = dotted ? Names.isDotted(name) : Names.isSimple(name)
+        if !ok {
+            report("'\(name)' is not a valid \(what) name", key: "name",
+                   hint: dotted ? "lowercase words of letters, digits and hyphens separated by dots, e.g. audit.secrets"
+                                : "a lowercase word of letters, digits and hyphens, e.g. security-auditor")
+            return nil
+        }
+        return name
+    }
+}

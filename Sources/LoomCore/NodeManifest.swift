@@ -1,0 +1,124 @@
+import Foundation
+import TOMLKit
+
+/// A node's `node.toml`: its name, lineage, where its skills and agents live, its preferences and
+/// its constitution.
+public struct NodeManifest: Sendable, Equatable {
+    public var name: String
+    /// Parent nodes, in order (the C3 linearization keeps this order).
+    public var parents: [String]
+    /// Folders of skills, relative to the node. Default `["skills"]`.
+    public var skills: [String]
+    /// The folder of agents, relative to the node. Default `agents`.
+    public var agents: String
+    public var hub: String?
+    /// `[lineage] paths`: folders searched first for ancestors, relative to the node.
+    public var lineagePaths: [String]
+    /// `[prefer]`: capability key (`search@1`) to the skill name that serves it when one node has two.
+    public var prefer: [String: String]
+    public var constitution: Constitution
+    public var memoryStore: String
+    public var directory: String
+
+    static let keys = ["name", "parents", "skills", "agents", "hub", "lineage", "prefer", "constitution", "memory"]
+
+    public static func load(directory: String) throws(ManifestError) -> NodeManifest {
+        let file = (directory as NSString).appendingPathComponent("node.toml")
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ManifestError([Diagnostic(file: file, message: "cannot read the node manifest",
+                                            hint: "is \(directory) a node? It needs a node.toml")])
+        }
+        return try parse(text: String(decoding: data, as: UTF8.self), file: file, directory: directory)
+    }
+
+    public static func parse(text: String, file: String, directory: String) throws(ManifestError) -> NodeManifest {
+        let table: TOMLTable
+        switch ManifestReader.parse(file: file, text: text) {
+        case .success(let t): table = t
+        case .failure(let e): throw e
+        }
+        var r = ManifestReader(file: file, text: text)
+        r.checkKeys(table, allowed: keys, what: "node.toml")
+        let name = r.name(table, dotted: false, what: "node")
+        let parents = r.strings(table, "parents") ?? []
+        for p in parents where !Names.isSimple(p) { r.report("'\(p)' in parents is not a node name", key: "parents", element: p) }
+        if let name, parents.contains(name) { r.report("node '\(name)' names itself as a parent", key: "parents", element: name) }
+        if Set(parents).count != parents.count { r.report("a parent is listed twice", key: "parents") }
+        let skills = r.strings(table, "skills") ?? ["skills"]
+        let agents = r.string(table, "agents") ?? "agents"
+        let hub = r.string(table, "hub")
+        if let hub, !(hub.hasPrefix("http://") || hub.hasPrefix("https://")) {
+            r.report("hub must be an http:// or https:// URL", key: "hub")
+        }
+        var lineagePaths: [String] = []
+        if let lt = r.subtable(table, "lineage") {
+            r.checkKeys(lt, allowed: ["paths"], table: "lineage", what: "[lineage]")
+            lineagePaths = r.strings(lt, "paths", table: "lineage") ?? []
+        }
+        var prefer: [String: String] = [:]
+        if let pt = r.subtable(table, "prefer") {
+            for key in pt.keys.sorted() {
+                if (try? CapabilityRef(key)) == nil {
+                    r.report("[prefer] key '\(key)' is not a capability (name@MAJOR)", key: key, table: "prefer")
+                }
+                if let skill = r.string(pt, key, table: "prefer") {
+                    if Names.isDotted(skill) { prefer[key] = skill } else {
+                        r.report("[prefer] value '\(skill)' is not a skill name", key: key, table: "prefer")
+                    }
+                }
+            }
+        }
+        var constitution = Constitution.standard
+        if let ct = r.subtable(table, "constitution") {
+            r.checkKeys(ct, allowed: ["own", "lineage", "foreign"], table: "constitution", what: "[constitution]")
+            if let own = r.permissions(ct, "own", table: "constitution") { constitution.own = Set(own) }
+            if let lineage = r.permissions(ct, "lineage", table: "constitution") { constitution.lineage = Set(lineage) }
+            if let foreign = r.permissions(ct, "foreign", table: "constitution") { constitution.foreign = Set(foreign) }
+        }
+        var memoryStore = "sqlite"
+        if let mt = r.subtable(table, "memory") {
+            r.checkKeys(mt, allowed: ["store", "url"], table: "memory", what: "[memory]")
+            memoryStore = r.string(mt, "store", table: "memory") ?? "sqlite"
+            if !["sqlite", "postgres"].contains(memoryStore) {
+                r.report("unknown memory store '\(memoryStore)'", key: "store", table: "memory", hint: "use \"sqlite\" or \"postgres\"")
+            }
+        }
+        guard r.diagnostics.isEmpty, let name else { throw ManifestError(r.diagnostics) }
+        return NodeManifest(name: name, parents: parents, skills: skills, agents: agents, hub: hub, lineagePaths: lineagePaths,
+                            prefer: prefer, constitution: constitution, memoryStore: memoryStore, directory: directory)
+    }
+}
+
+/// What the node allows skills to ask for, by where they come from.
+public struct Constitution: Sendable, Equatable {
+    /// Skills of the node itself.
+    public var own: Set<Permission>
+    /// Skills inherited from the node's ancestors.
+    public var lineage: Set<Permission>
+    /// Skills installed from nodes outside the lineage.
+    public var foreign: Set<Permission>
+
+    public init(own: Set<Permission>, lineage: Set<Permission>, foreign: Set<Permission>) {
+        self.own = own
+        self.lineage = lineage
+        self.foreign = foreign
+    }
+
+    /// The default: everything for the node's own and inherited skills; for foreign skills only
+    /// log, clock and memory.
+    public static let standard = Constitution(own: Set(Permission.allCases), lineage: Set(Permission.allCases),
+                                              foreign: [.log, .clock, .memory])
+
+    public func allowed(for origin: SkillOrigin) -> Set<Permission> {
+        switch origin {
+        case .own: own
+        case .lineage: lineage
+        case .foreign: foreign
+        }
+    }
+}
+
+/// Where a skill comes from, relative to the node being resolved.
+public enum SkillOrigin: String, Sendable, Hashable {
+    case own, lineage, foreign
+}

@@ -1,0 +1,96 @@
+/// A Semantic Versioning 2.0 version: `MAJOR.MINOR.PATCH[-prerelease][+build]`.
+///
+/// Ordering follows the specification: build metadata is ignored, a prerelease sorts before its
+/// release, numeric prerelease identifiers compare numerically and sort before alphanumeric ones.
+public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
+    public var patch: Int
+    public var prerelease: [String]
+    public var build: [String]
+
+    public init(_ major: Int, _ minor: Int, _ patch: Int, prerelease: [String] = [], build: [String] = []) {
+        self.major = major
+        self.minor = minor
+        self.patch = patch
+        self.prerelease = prerelease
+        self.build = build
+    }
+
+    /// Parses a full version; nil when the text is not one.
+    public init?(_ text: String) {
+        var rest = Substring(text)
+        var build: [String] = []
+        if let plus = rest.firstIndex(of: "+") {
+            build = rest[rest.index(after: plus)...].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !build.isEmpty, build.allSatisfy({ !$0.isEmpty && $0.allSatisfy(SemanticVersion.isIdentifierCharacter) }) else { return nil }
+            rest = rest[..<plus]
+        }
+        var prerelease: [String] = []
+        if let dash = rest.firstIndex(of: "-") {
+            prerelease = rest[rest.index(after: dash)...].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !prerelease.isEmpty, prerelease.allSatisfy(SemanticVersion.isValidPrerelease) else { return nil }
+            rest = rest[..<dash]
+        }
+        let parts = rest.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let a = SemanticVersion.number(parts[0]), let b = SemanticVersion.number(parts[1]),
+              let c = SemanticVersion.number(parts[2]) else { return nil }
+        self.init(a, b, c, prerelease: prerelease, build: build)
+    }
+
+    public var isPrerelease: Bool { !prerelease.isEmpty }
+
+    public var description: String {
+        var s = "\(major).\(minor).\(patch)"
+        if !prerelease.isEmpty { s += "-" + prerelease.joined(separator: ".") }
+        if !build.isEmpty { s += "+" + build.joined(separator: ".") }
+        return s
+    }
+
+    /// A numeric component: digits, no leading zero (except 0 itself).
+    static func number(_ s: Substring) -> Int? {
+        guard !s.isEmpty, s.allSatisfy({ $0.isASCII && $0.isNumber }), s == "0" || s.first != "0" else { return nil }
+        return Int(s)
+    }
+
+    static func isIdentifierCharacter(_ c: Character) -> Bool {
+        c.isASCII && (c.isLetter || c.isNumber || c == "-")
+    }
+
+    static func isValidPrerelease(_ s: String) -> Bool {
+        guard !s.isEmpty, s.allSatisfy(isIdentifierCharacter) else { return false }
+        if s.allSatisfy({ $0.isNumber }) { return s == "0" || s.first != "0" }
+        return true
+    }
+
+    public static func == (a: SemanticVersion, b: SemanticVersion) -> Bool {
+        a.major == b.major && a.minor == b.minor && a.patch == b.patch && a.prerelease == b.prerelease
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(major)
+        hasher.combine(minor)
+        hasher.combine(patch)
+        hasher.combine(prerelease)
+    }
+
+    public static func < (a: SemanticVersion, b: SemanticVersion) -> Bool {
+        if a.major != b.major { return a.major < b.major }
+        if a.minor != b.minor { return a.minor < b.minor }
+        if a.patch != b.patch { return a.patch < b.patch }
+        switch (a.prerelease.isEmpty, b.prerelease.isEmpty) {
+        case (true, true), (true, false): return false
+        case (false, true): return true
+        case (false, false): break
+        }
+        for (x, y) in zip(a.prerelease, b.prerelease) where x != y {
+            switch (Int(x), Int(y)) {
+            case let (i?, j?): return i < j
+            case (_?, nil): return true
+            case (nil, _?): return false
+            case (nil, nil): return x < y
+            }
+        }
+        return a.prerelease.count < b.prerelease.count
+    }
+}

@@ -1,0 +1,158 @@
+/// A set of versions: `*`, an exact version `1.2.3` (or `=1.2.3`), a partial version `1.2`
+/// (`>=1.2.0 <1.3.0`), caret `^1.2`, tilde `~1.2.3`, or comparators joined by spaces, all of which
+/// must hold: `>=1.2 <2`.
+///
+/// A prerelease version is in the range only if some comparator names a prerelease of the same
+/// `MAJOR.MINOR.PATCH` (npm's rule): `>=1.2.0-beta.1` admits `1.2.0-beta.2` but not `1.3.0-alpha`.
+public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
+    public enum Operator: String, Sendable, Hashable {
+        case equal = "="
+        case greater = ">"
+        case greaterOrEqual = ">="
+        case less = "<"
+        case lessOrEqual = "<="
+    }
+
+    public struct Comparator: Sendable, Hashable, CustomStringConvertible {
+        public var op: Operator
+        public var version: SemanticVersion
+
+        public func admits(_ v: SemanticVersion) -> Bool {
+            switch op {
+            case .equal: v == version
+            case .greater: v > version
+            case .greaterOrEqual: v >= version
+            case .less: v < version
+            case .lessOrEqual: v <= version
+            }
+        }
+
+        public var description: String { op.rawValue + version.description }
+    }
+
+    /// All must hold; empty means any version.
+    public var comparators: [Comparator]
+    /// The text it was written as.
+    public var text: String
+
+    public static let any = VersionRange(comparators: [], text: "*")
+
+    init(comparators: [Comparator], text: String) {
+        self.comparators = comparators
+        self.text = text
+    }
+
+    public var description: String { text }
+
+    /// Parses a range; the error says what is wrong with it.
+    public init(_ text: String) throws(VersionError) {
+        let trimmed = text.trimmingSpaces
+        var comparators: [Comparator] = []
+        if trimmed.isEmpty || trimmed == "*" {
+            self.init(comparators: [], text: trimmed.isEmpty ? "*" : trimmed)
+            return
+        }
+        for word in trimmed.split(separator: " ") {
+            comparators += try VersionRange.parseTerm(String(word), in: trimmed)
+        }
+        self.init(comparators: comparators, text: trimmed)
+    }
+
+    public func contains(_ v: SemanticVersion) -> Bool {
+        guard comparators.allSatisfy({ $0.admits(v) }) else { return false }
+        if v.isPrerelease {
+            return comparators.contains {
+                $0.version.isPrerelease && $0.version.major == v.major && $0.version.minor == v.minor && $0.version.patch == v.patch
+            }
+        }
+        return true
+    }
+
+    /// A partial version: `1`, `1.2`, `1.2.3`, `1.2.3-beta`, with `x` or `*` wildcards.
+    struct Partial {
+        var major: Int
+        var minor: Int?
+        var patch: Int?
+        var prerelease: [String]
+
+        var floor: SemanticVersion { SemanticVersion(major, minor ?? 0, patch ?? 0, prerelease: prerelease) }
+    }
+
+    static func parsePartial(_ s: String, in range: String) throws(VersionError) -> Partial {
+        if let v = SemanticVersion(s) {
+            return Partial(major: v.major, minor: v.minor, patch: v.patch, prerelease: v.prerelease)
+        }
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        func num(_ p: Substring) throws(VersionError) -> Int? {
+            if p == "x" || p == "X" || p == "*" { return nil }
+            guard let n = SemanticVersion.number(p) else { throw VersionError.badRange(range, "'\(s)' is not a version") }
+            return n
+        }
+        guard (1...3).contains(parts.count), let major = try num(parts[0]) else {
+            throw VersionError.badRange(range, "'\(s)' is not a version")
+        }
+        let minor = parts.count > 1 ? try num(parts[1]) : nil
+        let patch = parts.count > 2 ? try num(parts[2]) : nil
+        if minor == nil, patch != nil { throw VersionError.badRange(range, "'\(s)' is not a version") }
+        return Partial(major: major, minor: minor, patch: patch, prerelease: [])
+    }
+
+    static func parseTerm(_ word: String, in range: String) throws(VersionError) -> [Comparator] {
+        func c(_ op: Operator, _ v: SemanticVersion) -> Comparator { Comparator(op: op, version: v) }
+        if word.hasPrefix("^") {
+            let p = try parsePartial(String(word.dropFirst()), in: range)
+            let upper: SemanticVersion
+            if p.major > 0 || p.minor == nil { upper = SemanticVersion(p.major + 1, 0, 0) }
+            else if p.minor! > 0 || p.patch == nil { upper = SemanticVersion(0, p.minor! + 1, 0) }
+            else { upper = SemanticVersion(0, 0, p.patch! + 1) }
+            return [c(.greaterOrEqual, p.floor), c(.less, upper)]
+        }
+        if word.hasPrefix("~") {
+            let p = try parsePartial(String(word.dropFirst()), in: range)
+            let upper = p.minor == nil ? SemanticVersion(p.major + 1, 0, 0) : SemanticVersion(p.major, p.minor! + 1, 0)
+            return [c(.greaterOrEqual, p.floor), c(.less, upper)]
+        }
+        for (prefix, op) in [(">=", Operator.greaterOrEqual), ("<=", .lessOrEqual), (">", .greater), ("<", .less), ("=", .equal)] where word.hasPrefix(prefix) {
+            let rest = String(word.dropFirst(prefix.count))
+            guard !rest.isEmpty else { throw VersionError.badRange(range, "'\(prefix)' needs a version after it") }
+            let p = try parsePartial(rest, in: range)
+            let complete = p.minor != nil && p.patch != nil
+            if complete { return [c(op, p.floor)] }
+            let next = p.minor == nil ? SemanticVersion(p.major + 1, 0, 0) : SemanticVersion(p.major, p.minor! + 1, 0)
+            switch op {
+            case .greaterOrEqual: return [c(.greaterOrEqual, p.floor)]
+            case .greater: return [c(.greaterOrEqual, next)]
+            case .less: return [c(.less, p.floor)]
+            case .lessOrEqual: return [c(.less, next)]
+            case .equal: return [c(.greaterOrEqual, p.floor), c(.less, next)]
+            }
+        }
+        if word == "*" || word == "x" { return [] }
+        let p = try parsePartial(word, in: range)
+        if p.minor != nil && p.patch != nil { return [c(.equal, p.floor)] }
+        let next = p.minor == nil ? SemanticVersion(p.major + 1, 0, 0) : SemanticVersion(p.major, p.minor! + 1, 0)
+        return [c(.greaterOrEqual, p.floor), c(.less, next)]
+    }
+}
+
+/// A version or range that does not parse.
+public enum VersionError: Error, Sendable, Equatable, CustomStringConvertible {
+    case badVersion(String)
+    case badRange(String, String)
+
+    public var description: String {
+        switch self {
+        case .badVersion(let v): "'\(v)' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.0)"
+        case .badRange(let r, let why): "bad version range '\(r)': \(why)"
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}
