@@ -5,7 +5,7 @@ public struct LoomCommand: ParsableCommand, Sendable {
     public static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Loom hosts civilizations of Lua agents and skills.",
-        subcommands: [EvalCommand.self, BenchCommand.self]
+        subcommands: [EvalCommand.self, CheckCommand.self, LineageCommand.self, WhyCommand.self, ResolveCommand.self, BenchCommand.self]
     )
 
     public init() {}

@@ -32,7 +32,8 @@ public struct ManifestChecker: Sendable {
         return diagnostics
     }
 
-    func files(under path: String) -> [String] {
+    /// Every file under `path` (or `path` itself), sorted, skipping build and VCS folders.
+    public func files(under path: String) -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
         guard isDirectory.boolValue else { return [path] }

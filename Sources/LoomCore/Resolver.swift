@@ -184,7 +184,7 @@ public struct Resolver: Sendable {
                 }
             }
         }
-        if !problems.isEmpty { throw ResolutionError(node: root.name, problems: problems) }
+        if !problems.isEmpty { throw ResolutionError(node: root.name, problems: problems, traces: traces) }
         return Resolution(node: root.name, order: order, bindings: bindings, traces: traces, agents: agentUses)
     }
 }
@@ -245,6 +245,8 @@ public struct Resolution: Sendable {
 public struct ResolutionError: Error, Sendable, CustomStringConvertible {
     public var node: String
     public var problems: [String]
+    /// The searches made before giving up, as in ``Resolution/traces``.
+    public var traces: [String: [String]] = [:]
     public var description: String {
         "cannot resolve node '\(node)':\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
     }
