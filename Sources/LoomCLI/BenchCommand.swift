@@ -91,22 +91,29 @@ struct BenchResolveCommand: ParsableCommand {
         let records = SyntheticLineage.make(layers: layers, width: width, skillsPerNode: skills)
         let clock = ContinuousClock()
         var best = Duration.seconds(1000)
+        var bestOrder = Duration.seconds(1000)
         var bindings = 0
         var order = 0
         for _ in 0..<rounds {
-            let elapsed = try clock.measure {
-                let lineage = try Lineage(root: records["root"]!, known: records)
-                let resolution = try Resolver().resolve(lineage)
+            var lineage: Lineage?
+            let ordering = try clock.measure { lineage = try Lineage(root: records["root"]!, known: records) }
+            let resolving = try clock.measure {
+                let resolution = try Resolver().resolve(lineage!)
                 bindings = resolution.bindings.count
-                order = lineage.nodes.count
+                order = lineage!.nodes.count
             }
-            best = min(best, elapsed)
+            best = min(best, ordering + resolving)
+            bestOrder = min(bestOrder, ordering)
         }
-        let (s, atto) = best.components
-        let ms = Double(s) * 1000 + Double(atto) / 1e15
+        func milliseconds(_ d: Duration) -> Double {
+            let (s, atto) = d.components
+            return Double(s) * 1000 + Double(atto) / 1e15
+        }
+        let ms = milliseconds(best)
+        let orderMS = milliseconds(bestOrder)
         let skillCount = records.values.reduce(0) { $0 + $1.skills.count }
-        print(String(format: "resolve: %d nodes in C3 order, %d skills, %d capabilities resolved in %.2f ms (best of %d); target 20 ms",
-                     order, skillCount, bindings, ms, rounds))
-        try printJSON(["nodes": order, "skills": skillCount, "capabilities": bindings, "resolve_ms": ms, "target_ms": 20])
+        print(String(format: "resolve: %d nodes in C3 order, %d skills, %d capabilities resolved in %.2f ms (C3 order %.2f ms; best of %d); target 20 ms",
+                     order, skillCount, bindings, ms, orderMS, rounds))
+        try printJSON(["nodes": order, "skills": skillCount, "capabilities": bindings, "resolve_ms": ms, "c3_ms": orderMS, "target_ms": 20])
     }
 }

@@ -70,7 +70,7 @@ struct WhyCommand: ParsableCommand {
         var failure: ResolutionError?
         do { resolution = try Resolver().resolve(lineage) } catch { failure = error }
         let binding = resolution?.bindings[ref.key]
-        let trace = resolution?.traces[ref.key] ?? failure?.traces[ref.key] ?? []
+        let trace = resolution?.explanation(for: ref.key) ?? failure?.explanation(for: ref.key) ?? []
         if json {
             var out: [String: Any] = ["capability": ref.key, "searched": trace]
             switch binding?.provider {

@@ -42,11 +42,11 @@ public enum C3: Sendable {
     /// Linear in the total length: a count of tail appearances per node tells whether a head is free.
     static func merge(_ sequences: [[Int]], owners: [String], node: String, names: [String]) throws(LineageError) -> [Int] {
         var heads = [Int](repeating: 0, count: sequences.count)
-        var inTail: [Int: Int] = [:]
+        var inTail = [Int32](repeating: 0, count: names.count)
         var total = 0
         for s in sequences {
             total += s.count
-            for x in s.dropFirst() { inTail[x, default: 0] += 1 }
+            for x in s.dropFirst() { inTail[x] += 1 }
         }
         var result: [Int] = []
         result.reserveCapacity(total)
@@ -56,7 +56,7 @@ public enum C3: Sendable {
             for (i, s) in sequences.enumerated() where heads[i] < s.count {
                 anyLeft = true
                 let h = s[heads[i]]
-                if inTail[h, default: 0] == 0 {
+                if inTail[h] == 0 {
                     candidate = h
                     break
                 }
@@ -80,7 +80,7 @@ public enum C3: Sendable {
             result.append(c)
             for (i, s) in sequences.enumerated() where heads[i] < s.count && s[heads[i]] == c {
                 heads[i] += 1
-                if heads[i] < s.count { inTail[s[heads[i]], default: 0] -= 1 }
+                if heads[i] < s.count { inTail[s[heads[i]]] -= 1 }
             }
         }
     }

@@ -24,39 +24,47 @@ public struct Resolver: Sendable {
         }
     }
 
+    /// A skill providing a capability: where it is, without copying its manifest.
     struct Candidate {
-        var skill: SkillManifest
+        var node: Int
+        var skill: Int          // index into the node's skills, then its foreign skills
         var capability: CapabilityRef
-        var nodeIndex: Int
+        var version: SemanticVersion
         var origin: SkillOrigin
-        var version: SemanticVersion { skill.providedVersion(of: capability) }
     }
 
     public func resolve(_ lineage: Lineage, pins: [String: Pin] = [:]) throws(ResolutionError) -> Resolution {
-        // Index: per node, capability name -> providers.
-        var index: [[String: [Candidate]]] = []
-        index.reserveCapacity(lineage.nodes.count)
-        for (i, node) in lineage.nodes.enumerated() {
-            var byName: [String: [Candidate]] = [:]
-            let origin: SkillOrigin = i == 0 ? .own : .lineage
-            for skill in node.skills {
-                for cap in skill.provides { byName[cap.name, default: []].append(Candidate(skill: skill, capability: cap, nodeIndex: i, origin: origin)) }
-            }
-            if i == 0 {
-                for skill in node.foreignSkills {
-                    for cap in skill.provides { byName[cap.name, default: []].append(Candidate(skill: skill, capability: cap, nodeIndex: i, origin: .foreign)) }
+        let nodes = lineage.nodes
+        func manifest(_ c: Candidate) -> SkillManifest {
+            let n = nodes[c.node]
+            return c.skill < n.skills.count ? n.skills[c.skill] : n.foreignSkills[c.skill - n.skills.count]
+        }
+        // Index: capability name -> providers in lineage order; per node, skill name -> skill.
+        var providers: [String: [Candidate]] = [:]
+        var skillsByName: [[String: Int]] = []
+        skillsByName.reserveCapacity(nodes.count)
+        for (i, node) in nodes.enumerated() {
+            var byName: [String: Int] = [:]
+            let count = node.skills.count + (i == 0 ? node.foreignSkills.count : 0)
+            for j in 0..<count {
+                let skill = j < node.skills.count ? node.skills[j] : node.foreignSkills[j - node.skills.count]
+                let origin: SkillOrigin = i > 0 ? .lineage : (j < node.skills.count ? .own : .foreign)
+                if j < node.skills.count, byName[skill.name] == nil { byName[skill.name] = j }
+                for cap in skill.provides {
+                    providers[cap.name, default: []].append(
+                        Candidate(node: i, skill: j, capability: cap, version: skill.providedVersion(of: cap), origin: origin))
                 }
             }
-            index.append(byName)
+            skillsByName.append(byName)
         }
         let order = lineage.order
         let root = lineage.root.manifest
 
         var problems: [String] = []
         var bindings: [String: Binding] = [:]
-        var traces: [String: [String]] = [:]
+        var traces: [String: Trace] = [:]
         var agentUses: [String: [String]] = [:]
-        var chosen: [String: (Candidate, [SkillLayer])] = [:]   // skill identity -> chain
+        var chosen: [String: [SkillLayer]] = [:]   // "node/skill" -> its chain
         var queue: [(ref: CapabilityRef, by: String, optional: Bool)] = []
 
         for agent in lineage.root.agents {
@@ -77,87 +85,94 @@ public struct Resolver: Sendable {
             if let hostCap = host.byKey[ref.key] {
                 if ref.isSatisfied(by: hostCap.version) {
                     bindings[ref.key] = Binding(capability: ref.key, version: hostCap.version, provider: .host(hostCap))
-                    traces[ref.key] = ["the host provides \(ref.key) (\(hostCap.version))"]
+                    traces[ref.key] = Trace(capability: ref, steps: [TraceStep(node: -1, verdict: .host(hostCap.version))], searched: 0)
                 } else {
                     problems.append("\(requiredBy) requires \(ref), but the host provides \(ref.key) at \(hostCap.version)")
                 }
                 continue
             }
-            var trace: [String] = []
+            var trace: [TraceStep] = []
             var pick: Candidate?
+            var ambiguous = false
+            let candidates = providers[ref.name] ?? []
             if let pin = pins[ref.key], let n = order.firstIndex(of: pin.node),
-               let c = index[n][ref.name]?.first(where: { $0.skill.name == pin.skill && $0.capability.major == ref.major && ref.range.contains($0.version) }) {
+               let c = candidates.first(where: { $0.node == n && manifest($0).name == pin.skill && ref.isSatisfied(by: $0.version) }) {
                 pick = c
-                trace.append("\(pin.node) has \(ref.key) (\(c.version)) in \(c.skill.name): kept from loom.lock")
+                trace.append(TraceStep(node: n, verdict: .pinned(skill: pin.skill, version: c.version)))
             }
-            var n = 0
-            while pick == nil && n < index.count {
-                let nodeName = order[n]
-                let candidates = index[n][ref.name] ?? []
+            // Candidates come in lineage order: take them a node at a time.
+            var searched = pick == nil ? nodes.count : 0   // a kept pin searched nothing
+            var k = 0
+            while pick == nil && k < candidates.count {
+                let n = candidates[k].node
                 var inRange: [Candidate] = []
-                for c in candidates {
+                while k < candidates.count && candidates[k].node == n {
+                    let c = candidates[k]
+                    k += 1
                     if c.capability.major != ref.major {
-                        trace.append("\(nodeName) has \(c.capability.name)@\(c.capability.major) (\(c.version)) in \(c.skill.name), outside @\(ref.major)")
+                        trace.append(TraceStep(node: n, verdict: .otherMajor(skill: manifest(c).name, major: c.capability.major, version: c.version)))
                     } else if !ref.range.contains(c.version) {
-                        trace.append("\(nodeName) has \(ref.key) (\(c.version)) in \(c.skill.name), outside \(ref.range.text)")
+                        trace.append(TraceStep(node: n, verdict: .outOfRange(skill: manifest(c).name, version: c.version)))
                     } else {
                         inRange.append(c)
                     }
                 }
-                if candidates.isEmpty { trace.append("\(nodeName) has no skill providing \(ref.name)") }
                 if inRange.count == 1 {
                     pick = inRange[0]
                 } else if inRange.count > 1 {
-                    let preferred = root.prefer[ref.key] ?? lineage.nodes[n].manifest.prefer[ref.key]
-                    if let preferred, let c = inRange.first(where: { $0.skill.name == preferred }) {
+                    let preferred = root.prefer[ref.key] ?? nodes[n].manifest.prefer[ref.key]
+                    if let preferred, let c = inRange.first(where: { manifest($0).name == preferred }) {
                         pick = c
-                        trace.append("\(nodeName) has \(inRange.count) providers of \(ref.key); [prefer] picks \(preferred)")
+                        trace.append(TraceStep(node: n, verdict: .preferred(skill: preferred, among: inRange.count)))
                     } else {
-                        let names = inRange.map { "\($0.skill.name) (\($0.version))" }.sorted().joined(separator: ", ")
-                        problems.append("node '\(nodeName)' has two providers of \(ref.key): \(names); "
-                            + "add [prefer] \"\(ref.key)\" = \"\(inRange[0].skill.name)\" to node.toml to choose one"
+                        let names = inRange.map { "\(manifest($0).name) (\($0.version))" }.sorted().joined(separator: ", ")
+                        problems.append("node '\(order[n])' has two providers of \(ref.key): \(names); "
+                            + "add [prefer] \"\(ref.key)\" = \"\(manifest(inRange[0]).name)\" to node.toml to choose one"
                             + (preferred.map { " (the preferred '\($0)' is not among them)" } ?? ""))
-                        trace.append("\(nodeName) has several providers of \(ref.key) and no [prefer]")
+                        trace.append(TraceStep(node: n, verdict: .ambiguous(count: inRange.count)))
+                        ambiguous = true
+                        searched = n + 1
                         break
                     }
                 }
-                if let pick { trace.append("\(nodeName) has \(ref.key) (\(pick.version)) in \(pick.skill.name): chosen") }
-                n += 1
+                if let pick {
+                    trace.append(TraceStep(node: n, verdict: .chosen(skill: manifest(pick).name, version: pick.version)))
+                    searched = n + 1
+                }
             }
-            traces[ref.key] = trace
+            let explained = Trace(capability: ref, steps: trace, searched: searched)
+            traces[ref.key] = explained
             guard let pick else {
-                if !optional && !trace.contains(where: { $0.contains("several providers") }) {
+                if !optional && !ambiguous {
                     problems.append("no provider of \(ref) for \(requiredBy); searched, in order:\n"
-                        + trace.map { "    \($0)" }.joined(separator: "\n"))
+                        + explained.lines(order: order).map { "    \($0)" }.joined(separator: "\n"))
                 }
                 continue
             }
             // The chain of overrides: extends reaches the same-named skill in a later node.
-            var chain = [SkillLayer(pick.skill, node: order[pick.nodeIndex], origin: pick.origin)]
-            var current = pick.skill
-            var at = pick.nodeIndex
+            let top = manifest(pick)
+            var chain = [SkillLayer(top, node: order[pick.node], origin: pick.origin)]
+            var current = top
+            var at = pick.node
             while let target = current.extends {
-                var found: (SkillManifest, Int)?
-                for j in (at + 1)..<max(at + 1, index.count) {
-                    if let s = lineage.nodes[j].skills.first(where: { $0.name == target }) {
-                        found = (s, j)
-                        break
-                    }
+                var next: Int?
+                for j in (at + 1)..<max(at + 1, nodes.count) where skillsByName[j][target] != nil {
+                    next = j
+                    break
                 }
-                guard let (s, j) = found else {
+                guard let j = next else {
                     problems.append("skill '\(current.name)' (node \(order[at])) extends '\(target)', but no later node in the lineage "
                         + "(\(order[(at + 1)...].joined(separator: ", "))) has a skill of that name")
                     break
                 }
-                chain.append(SkillLayer(s, node: order[j], origin: .lineage))
-                current = s
+                current = nodes[j].skills[skillsByName[j][target]!]
+                chain.append(SkillLayer(current, node: order[j], origin: .lineage))
                 at = j
             }
-            let skill = ResolvedSkill(layers: chain)
-            bindings[ref.key] = Binding(capability: ref.key, version: pick.version, provider: .skill(skill))
-            let identity = "\(order[pick.nodeIndex])/\(pick.skill.name)"
+            bindings[ref.key] = Binding(capability: ref.key, version: pick.version, provider: .skill(ResolvedSkill(layers: chain)))
+            let identity = "\(order[pick.node])/\(top.name)"
             if chosen[identity] == nil {
-                chosen[identity] = (pick, chain)
+                chosen[identity] = chain
                 for layer in chain {
                     for r in layer.manifest.requires { queue.append((r, "skill '\(layer.manifest.name)' (node \(layer.node))", false)) }
                     for r in layer.manifest.optional { queue.append((r, "skill '\(layer.manifest.name)' (node \(layer.node))", true)) }
@@ -166,7 +181,7 @@ public struct Resolver: Sendable {
         }
 
         // Conflicts and permissions, over every loaded layer.
-        let layers = chosen.keys.sorted().flatMap { chosen[$0]!.1 }
+        let layers = chosen.keys.sorted().flatMap { chosen[$0]! }
         let loadedNames = Set(layers.map(\.manifest.name))
         for layer in layers {
             for c in layer.manifest.conflicts where loadedNames.contains(c) {
@@ -184,7 +199,7 @@ public struct Resolver: Sendable {
                 }
             }
         }
-        if !problems.isEmpty { throw ResolutionError(node: root.name, problems: problems, traces: traces) }
+        if !problems.isEmpty { throw ResolutionError(node: root.name, problems: problems, order: order, traces: traces) }
         return Resolution(node: root.name, order: order, bindings: bindings, traces: traces, agents: agentUses)
     }
 }
@@ -236,7 +251,10 @@ public struct Resolution: Sendable {
     public var order: [String]
     public var bindings: [String: Binding]
     /// For each capability, the search in order: each candidate and why it was taken or rejected.
-    public var traces: [String: [String]]
+    public var traces: [String: Trace]
+
+    /// The search for a capability as lines, every node looked at in order.
+    public func explanation(for key: String) -> [String] { traces[key]?.lines(order: order) ?? [] }
     /// Each agent's capabilities.
     public var agents: [String: [String]]
 }
@@ -245,9 +263,71 @@ public struct Resolution: Sendable {
 public struct ResolutionError: Error, Sendable, CustomStringConvertible {
     public var node: String
     public var problems: [String]
+    public var order: [String] = []
     /// The searches made before giving up, as in ``Resolution/traces``.
-    public var traces: [String: [String]] = [:]
+    public var traces: [String: Trace] = [:]
+
+    public func explanation(for key: String) -> [String] { traces[key]?.lines(order: order) ?? [] }
     public var description: String {
         "cannot resolve node '\(node)':\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
+    }
+}
+
+/// The search for one capability: the candidates looked at, in lineage order, and how far it went.
+/// Kept structured (rendered only when shown) so that resolution stays fast.
+public struct Trace: Sendable, Equatable {
+    public var capability: CapabilityRef
+    public var steps: [TraceStep]
+    /// How many nodes of the order the search covered.
+    public var searched: Int
+
+    /// One line per node searched: what it had and why it was taken or rejected.
+    public func lines(order: [String]) -> [String] {
+        var out: [String] = []
+        var s = 0
+        for n in 0..<min(searched, order.count) {
+            var any = false
+            while s < steps.count && steps[s].node == n {
+                out.append(steps[s].line(order: order, capability: capability))
+                s += 1
+                any = true
+            }
+            if !any { out.append("\(order[n]) has no skill providing \(capability.name)") }
+        }
+        while s < steps.count {
+            out.append(steps[s].line(order: order, capability: capability))
+            s += 1
+        }
+        return out
+    }
+}
+
+/// One candidate looked at: its node (an index into the order; -1 for the host) and the verdict.
+public struct TraceStep: Sendable, Equatable {
+    public enum Verdict: Sendable, Equatable {
+        case otherMajor(skill: String, major: Int, version: SemanticVersion)
+        case outOfRange(skill: String, version: SemanticVersion)
+        case chosen(skill: String, version: SemanticVersion)
+        case preferred(skill: String, among: Int)
+        case ambiguous(count: Int)
+        case pinned(skill: String, version: SemanticVersion)
+        case host(SemanticVersion)
+    }
+
+    public var node: Int
+    public var verdict: Verdict
+
+    public func line(order: [String], capability c: CapabilityRef) -> String {
+        let node = self.node >= 0 && self.node < order.count ? order[self.node] : "the host"
+        switch verdict {
+        case .otherMajor(let skill, let major, let version):
+            return "\(node) has \(c.name)@\(major) (\(version)) in \(skill), outside @\(c.major)"
+        case .outOfRange(let skill, let version): return "\(node) has \(c.key) (\(version)) in \(skill), outside \(c.range.text)"
+        case .chosen(let skill, let version): return "\(node) has \(c.key) (\(version)) in \(skill): chosen"
+        case .preferred(let skill, let count): return "\(node) has \(count) providers of \(c.key); [prefer] picks \(skill)"
+        case .ambiguous: return "\(node) has several providers of \(c.key) and no [prefer]"
+        case .pinned(let skill, let version): return "\(node) has \(c.key) (\(version)) in \(skill): kept from loom.lock"
+        case .host(let version): return "the host provides \(c.key) (\(version))"
+        }
     }
 }
