@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what Loom needs on a Debian machine with Swift: the system Lua 5.4 (liblua5.4-dev).
+# Installs what Loom needs on a Debian machine with Swift: the system Lua 5.4 (liblua5.4-dev) and
+# SQLite (libsqlite3-dev, for GRDB).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 need=()
 pkg-config --exists lua5.4 2>/dev/null || need+=(liblua5.4-dev)
+pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 
 if [ ${#need[@]} -gt 0 ]; then

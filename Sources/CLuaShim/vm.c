@@ -424,6 +424,24 @@ int loom_pcall(lua_State *L, int nargs, int nresults) {
     return status;
 }
 
+static int coroutine_traceback_k(lua_State *L) {
+    luaL_traceback(L, lua_tothread(L, 1), NULL, 0);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &traceback_key);
+    return 0;
+}
+
+/* Records the traceback of a coroutine that failed (protected: it allocates). */
+static void coroutine_traceback(lua_State *L, lua_State *co) {
+    if (!lua_checkstack(L, 3)) return;
+    lua_pushcclosure(L, coroutine_traceback_k, 0);
+    lua_pushthread(co);
+    lua_xmove(co, L, 1);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        lua_settop(L, -2);
+        clear_traceback(L);
+    }
+}
+
 int loom_resume(lua_State *L, lua_State *co, int nargs, int *nresults) {
     LoomVM *vm = vm_of(L);
     int outermost = (vm->depth++ == 0);
@@ -449,6 +467,7 @@ int loom_resume(lua_State *L, lua_State *co, int nargs, int *nresults) {
             }
         }
         stringify_error(co);
+        coroutine_traceback(L, co);
     }
     if (outermost) end_entry(vm, co);
     else atomic_store(&vm->current, outer_current);

@@ -157,15 +157,3 @@ public struct LuaBenchmark: Sendable {
                        iterations: n)
     }
 }
-
-extension LuaRef {
-    /// Calls the chunk and keeps its first result as a reference.
-    func callRef() throws(LuaError) -> LuaRef {
-        let L = try core.open()
-        let base = lua_gettop(L)
-        push(L)
-        let status = loom_pcall(L, 0, 1)
-        guard status == LUA_OK else { throw core.takeError(status, base: base) }
-        return try core.popRef()
-    }
-}

@@ -29,12 +29,31 @@ public final class LuaRef {
     /// Pushes the referenced value (the state must be open).
     func push(_ L: OpaquePointer) { _ = loom_rawgeti_registry(L, ref) }
 
-    /// A deep copy of the referenced value (tables read raw).
-    public func value() throws(LuaError) -> LuaValue {
+    /// A deep copy of the referenced value (tables read raw). `path` names it in conversion errors.
+    public func value(path: String = "value") throws(LuaError) -> LuaValue {
         let L = try core.open()
         push(L)
         defer { loom_pop(L, 1) }
-        return try LuaStack(L).value(at: -1)
+        return try LuaStack(L).value(at: -1, path: path)
+    }
+
+    /// Raw `value[key]` as a reference, or nil when absent (no metamethods run).
+    public func rawRef(_ key: String) throws(LuaError) -> LuaRef? {
+        let L = try core.open()
+        let base = lua_gettop(L)
+        try LuaStack(L).reserve(4)
+        push(L)
+        guard lua_type(L, -1) == LUA_TTABLE else {
+            lua_settop(L, base)
+            return nil
+        }
+        try LuaStack(L).push(key)
+        if lua_rawget(L, -2) == LUA_TNIL {
+            lua_settop(L, base)
+            return nil
+        }
+        loom_remove(L, -2)
+        return try core.popRef()
     }
 
     // MARK: Calls
@@ -158,6 +177,17 @@ public final class LuaRef {
         } catch {
             throw LuaError(kind: .conversion, message: "result: \(error.message)")
         }
+    }
+
+    /// Calls the value with no arguments and keeps its first result as a reference (for a chunk
+    /// that returns a module table, say).
+    public func callRef() throws(LuaError) -> LuaRef {
+        let L = try core.open()
+        let base = lua_gettop(L)
+        push(L)
+        let status = loom_pcall(L, 0, 1)
+        guard status == LUA_OK else { throw core.takeError(status, base: base) }
+        return try core.popRef()
     }
 
     // MARK: Fields

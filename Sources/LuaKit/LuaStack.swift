@@ -151,9 +151,9 @@ public struct LuaStack {
 
     /// A deep copy of the value at `index`. Tables are read raw (no metamethod runs); a cycle or a
     /// nesting deeper than `maxDepth` is a `conversion` error naming the path.
-    public func value(at index: Int32, maxDepth: Int = 100) throws(LuaError) -> LuaValue {
+    public func value(at index: Int32, maxDepth: Int = 100, path: String = "value") throws(LuaError) -> LuaValue {
         var visiting: Set<UnsafeRawPointer> = []
-        return try read(lua_absindex(L, index), path: "value", depth: 0, maxDepth: maxDepth, visiting: &visiting)
+        return try read(lua_absindex(L, index), path: path, depth: 0, maxDepth: maxDepth, visiting: &visiting)
     }
 
     private func read(_ index: Int32, path: String, depth: Int, maxDepth: Int,

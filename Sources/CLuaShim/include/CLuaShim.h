@@ -140,6 +140,8 @@ static inline int loom_isinteger(lua_State *L, int idx) { return lua_isinteger(L
 static inline const char *loom_tolstring(lua_State *L, int idx, size_t *len) { return lua_tolstring(L, idx, len); }
 static inline void loom_unref(lua_State *L, int ref) { luaL_unref(L, LUA_REGISTRYINDEX, ref); }
 static inline int loom_rawgeti_registry(lua_State *L, int ref) { return lua_rawgeti(L, LUA_REGISTRYINDEX, (lua_Integer)ref); }
+/* A full garbage collection (finalizers run protected, host ones under a deadline). */
+static inline void loom_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT, 0); }
 
 /* ---- Benchmark baselines (raw C API, same process) ---------------------------------------- */
 

@@ -1,0 +1,52 @@
+import LuaKit
+
+/// Where a message goes: an agent within a node. Written `agent` within the node, `node/agent`
+/// across nodes of the same process.
+public struct Address: Sendable, Hashable, CustomStringConvertible {
+    public var node: String
+    public var agent: String
+
+    public init(node: String, agent: String) {
+        self.node = node
+        self.agent = agent
+    }
+
+    /// Parses `agent` (in `localNode`) or `node/agent`; nil when malformed.
+    public init?(_ text: String, localNode: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        switch parts.count {
+        case 1 where !parts[0].isEmpty: self.init(node: localNode, agent: String(parts[0]))
+        case 2 where !parts[0].isEmpty && !parts[1].isEmpty: self.init(node: String(parts[0]), agent: String(parts[1]))
+        default: return nil
+        }
+    }
+
+    public var description: String { "\(node)/\(agent)" }
+}
+
+/// A message between agents. Payloads are copies (``LuaValue``), never shared tables.
+struct Envelope: Sendable {
+    enum Kind: Sendable {
+        case send
+        case ask(id: UInt64)
+        case reply(id: UInt64, result: Result<LuaValueBox, ReplyError>)
+    }
+
+    var from: Address
+    var to: Address
+    var kind: Kind
+    var payload: LuaValue
+}
+
+/// A wrapper so that results can be carried in `Result`.
+struct LuaValueBox: Sendable {
+    var value: LuaValue
+}
+
+/// Why an ask got no result.
+public struct ReplyError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+

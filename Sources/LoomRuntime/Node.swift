@@ -1,0 +1,183 @@
+import Foundation
+public import Logging
+import LoomCore
+public import LuaKit
+import Synchronization
+
+/// A running node: one Lua VM, its skills and agents, owned by this actor.
+///
+/// ```swift
+/// let node = try Node(directory: "Examples/child")
+/// await node.start()
+/// let reply = try await node.ask("finder", ["word": "loom"])
+/// await node.shutdown()
+/// ```
+///
+/// Many nodes run in one process, each with its own VM; agents address each other across nodes as
+/// `node/agent`. Only this actor touches the VM.
+public actor Node {
+    public nonisolated let name: String
+    let engine: NodeEngine
+    let directory: NodeDirectory
+    private var loop: Task<Void, Never>?
+    private var stopping = false
+    private var wakeup: CheckedContinuation<Void, Never>?
+    private var lastFlush = ContinuousClock.now
+    private var lastIdleCheck = ContinuousClock.now
+
+    /// Loads and resolves the node in `path`, loads its skills, and registers it in `directory`.
+    /// Its agents stay dormant until their first message.
+    public init(directory path: String, options: NodeOptions = NodeOptions(), store: (any NodeStore)? = nil,
+                directory: NodeDirectory = .shared, logger: Logger = Logger(label: "loom.node")) throws {
+        let lineage = try NodeLoader().lineage(of: path)
+        let resolution = try Resolver().resolve(lineage)
+        let dir = lineage.root.manifest.directory
+        let store = try store ?? SQLiteNodeStore(path: (dir as NSString).appendingPathComponent(".loom/node.sqlite"))
+        engine = try NodeEngine(lineage: lineage, resolution: resolution, options: options, store: store, logger: logger)
+        name = lineage.root.name
+        self.directory = directory
+        try directory.register(self)
+    }
+
+    /// Starts the scheduler.
+    public func start() {
+        guard loop == nil, !stopping else { return }
+        loop = Task { await self.runLoop() }
+    }
+
+    /// Asks `agent` (`agent` or `node/agent`) to handle `task` and waits for its reply.
+    public func ask(_ agent: String, _ task: LuaValue, timeout: Duration? = nil) async throws -> LuaValue {
+        if let target = Address(agent, localNode: name), target.node != name {
+            guard let other = directory.node(target.node) else { throw ReplyError("no node '\(target.node)' in this process") }
+            return try await other.ask(target.agent, task, timeout: timeout)
+        }
+        guard !stopping else { throw ReplyError("node '\(name)' is shutting down") }
+        let value = try await withCheckedThrowingContinuation { (c: CheckedContinuation<LuaValue, any Error>) in
+            engine.askFromHost(agent, task, timeout: timeout ?? engine.options.askTimeout, continuation: c)
+            poke()
+        }
+        return value
+    }
+
+    /// Sends `message` to `agent` without waiting for a reply.
+    public func send(_ agent: String, _ message: LuaValue) throws {
+        let to = Address(agent, localNode: name) ?? Address(node: name, agent: agent)
+        if case .failure(let e) = engine.enqueue(Envelope(from: Address(node: name, agent: "$host"), to: to, kind: .send, payload: message)) {
+            throw e
+        }
+        poke()
+    }
+
+    /// Each agent with its state (dormant, active, failed), mailbox length and restarts.
+    public func agents() -> [AgentStatus] { engine.statuses() }
+
+    /// Envelopes from another node of the process.
+    func deliver(_ envelopes: [Envelope]) {
+        for e in envelopes {
+            if case .failure(let error) = engine.enqueue(e), case .ask(let id) = e.kind {
+                _ = engine.enqueue(Envelope(from: e.to, to: e.from, kind: .reply(id: id, result: .failure(error)), payload: .nil))
+            }
+        }
+        poke()
+    }
+
+    /// Stops the scheduler, saves every active agent's state, and closes the VM.
+    public func shutdown() async {
+        guard !stopping else { return }
+        stopping = true
+        poke()
+        await loop?.value
+        engine.shutdown()
+        directory.unregister(name)
+    }
+
+    private func poke() {
+        if let w = wakeup {
+            wakeup = nil
+            w.resume()
+        }
+    }
+
+    private func runLoop() async {
+        while !stopping {
+            engine.step(budget: 2048)
+            await sendOutbound()
+            let now = ContinuousClock.now
+            if now - lastFlush >= engine.options.flushInterval {
+                engine.flush()
+                lastFlush = now
+            }
+            if now - lastIdleCheck >= .milliseconds(100) {
+                engine.passivateIdle()
+                lastIdleCheck = now
+            }
+            if engine.hasWork || !engine.outbound.isEmpty {
+                await Task.yield()
+                continue
+            }
+            await waitForWork()
+        }
+    }
+
+    private func sendOutbound() async {
+        guard !engine.outbound.isEmpty else { return }
+        let batch = engine.outbound
+        engine.outbound.removeAll()
+        var byNode: [String: [Envelope]] = [:]
+        var order: [String] = []
+        for e in batch {
+            if byNode[e.to.node] == nil { order.append(e.to.node) }
+            byNode[e.to.node, default: []].append(e)
+        }
+        for nodeName in order {
+            let envelopes = byNode[nodeName]!
+            if let other = directory.node(nodeName) {
+                await other.deliver(envelopes)
+            } else {
+                for e in envelopes {
+                    if case .ask(let id) = e.kind {
+                        _ = engine.enqueue(Envelope(from: e.to, to: e.from, kind: .reply(id: id, result: .failure(ReplyError("no node '\(nodeName)' in this process"))), payload: .nil))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sleeps until a message arrives, the next timer is due, or the next housekeeping tick.
+    private func waitForWork() async {
+        let tick = ContinuousClock.now + .milliseconds(100)
+        let until = min(engine.nextDeadline ?? tick, tick)
+        let timer = Task { [weak self] in
+            try? await Task.sleep(until: until, clock: .continuous)
+            await self?.poke()
+        }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            if stopping || engine.hasWork { c.resume() } else { wakeup = c }
+        }
+        timer.cancel()
+    }
+}
+
+/// The nodes of this process, by name, so that agents can address `node/agent`.
+public final class NodeDirectory: Sendable {
+    private let nodes = Mutex<[String: Node]>([:])
+
+    public static let shared = NodeDirectory()
+
+    public init() {}
+
+    func register(_ node: Node) throws {
+        try nodes.withLock { nodes in
+            if nodes[node.name] != nil { throw ReplyError("a node named '\(node.name)' is already running in this process") }
+            nodes[node.name] = node
+        }
+    }
+
+    func unregister(_ name: String) {
+        _ = nodes.withLock { $0.removeValue(forKey: name) }
+    }
+
+    public func node(_ name: String) -> Node? {
+        nodes.withLock { $0[name] }
+    }
+}

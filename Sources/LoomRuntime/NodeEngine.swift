@@ -1,0 +1,666 @@
+import DequeModule
+import Foundation
+import Logging
+import LoomCore
+import LuaKit
+
+/// The synchronous heart of a node: its VM, skills, agents, mailboxes, scheduler and timers.
+///
+/// Owned by one ``Node`` actor and only ever used on it; the host functions it gives to Lua call
+/// back into it synchronously during a resume. Nothing here awaits.
+final class NodeEngine {
+    let name: String
+    let directory: String
+    let options: NodeOptions
+    let lua: LuaState
+    let store: any NodeStore
+    var logger: Logger
+    let resolution: Resolution
+    let clock = ContinuousClock()
+
+    /// Capability key -> the module of the skill serving it (its top layer).
+    var modules: [String: LuaRef] = [:]
+    /// Host capability tables by key (log@1, clock@1, messaging@1).
+    var hostTables: [String: LuaRef] = [:]
+    var agents: [String: AgentSlot] = [:]
+    var agentOrder: [String] = []
+
+    // Scheduling
+    private var runQueue: [String] = []
+    private var runHead = 0
+    private var queued: Set<String> = []
+    private var timers: [Timer] = []
+    private var nextRequest: UInt64 = 1
+    private var pending: [UInt64: PendingAsk] = [:]
+    /// Messages for other nodes, delivered by the actor after each step.
+    var outbound: [Envelope] = []
+    /// The agent whose handler runs now (host functions act for it).
+    private(set) var current: AgentSlot?
+
+    // Shared host functions
+    private var api: [String: LuaRef] = [:]
+    private var logTable: LuaRef?
+
+    struct Timer {
+        enum Action {
+            case askTimeout(UInt64)
+            case wake(String)
+            case retry(String)
+        }
+        var deadline: ContinuousClock.Instant
+        var action: Action
+    }
+
+    enum PendingAsk {
+        /// An agent of this node waits in `ask`.
+        case agent(String)
+        /// An agent waits in `ask_all`: the group it belongs to and its position.
+        case group(String, Int)
+        /// Host code waits (Node.ask).
+        case external(CheckedContinuation<LuaValue, any Error>)
+    }
+
+    init(lineage: Lineage, resolution: Resolution, options: NodeOptions, store: any NodeStore, logger: Logger) throws {
+        let root = lineage.root
+        name = root.name
+        directory = root.manifest.directory
+        self.options = options
+        self.resolution = resolution
+        self.store = store
+        self.logger = logger
+        self.logger[metadataKey: "node"] = .string(root.name)
+        lua = try LuaState(limits: options.limits)
+        try makeHostAPI()
+        try loadSkills(lineage: lineage)
+        let statuses = (try? store.statuses()) ?? [:]
+        for manifest in root.agents {
+            let slot = AgentSlot(manifest: manifest)
+            if statuses[manifest.name] == "failed" { slot.state = .failed }
+            agents[manifest.name] = slot
+            agentOrder.append(manifest.name)
+        }
+    }
+
+    // MARK: Host API
+
+    private func makeHostAPI() throws {
+        let prelude = try lua.load("""
+            local yield = coroutine.yield
+            local api = {}
+            function api.ask(to, task, opts) return yield("loom.ask", to, task, opts) end
+            function api.ask_all(requests, opts) return yield("loom.ask_all", requests, opts) end
+            function api.sleep(seconds) return yield("loom.sleep", seconds) end
+            return api
+            """, name: "loom/prelude.lua", environment: .globals)
+        let table = try prelude.callRef()
+        for key in ["ask", "ask_all", "sleep"] { api[key] = try table.rawRef(key) }
+
+        api["send"] = try lua.function("send") { [unowned self] call in
+            let to = try call.string(1)
+            let message = try call.value(2)
+            switch self.enqueue(Envelope(from: self.currentAddress, to: try self.address(to), kind: .send, payload: message)) {
+            case .success: return try call.results(true)
+            case .failure(let e): return try call.results(LuaValue.nil, e.message)
+            }
+        }
+        api["now"] = try lua.function("now") { call in
+            try call.results(Date().timeIntervalSince1970)
+        }
+        api["use"] = try lua.function("use") { [unowned self] call in
+            let key = try call.string(1)
+            guard let agent = self.current else { throw LuaError(kind: .runtime, message: "use: no agent is running") }
+            guard let ref = try? CapabilityRef(key), agent.manifest.uses.contains(where: { $0.key == ref.key }) else {
+                throw LuaError(kind: .runtime, message: "use: agent '\(agent.name)' does not declare \(key) in agent.toml uses")
+            }
+            return try call.results(try self.module(ref.key))
+        }
+        let log = try lua.ref(.table(LuaTable()))
+        for level in ["info", "warn", "error"] {
+            try log.set(level, try lua.function("log.\(level)") { [unowned self] call in
+                var parts: [String] = []
+                for i in 1...max(1, call.argumentCount) where i <= call.argumentCount {
+                    parts.append((try? call.value(i))?.description ?? "?")
+                }
+                var logger = self.logger
+                if let agent = self.current { logger[metadataKey: "agent"] = .string(agent.name) }
+                let message = Logger.Message(stringLiteral: parts.joined(separator: " "))
+                switch level {
+                case "warn": logger.warning(message)
+                case "error": logger.error(message)
+                default: logger.info(message)
+                }
+                return call.results()
+            })
+        }
+        logTable = try lua.readOnly(log)
+        hostTables["log@1"] = logTable
+        let clockTable = try lua.ref(.table(LuaTable()))
+        try clockTable.set("now", api["now"]!)
+        try clockTable.set("sleep", api["sleep"]!)
+        hostTables["clock@1"] = try lua.readOnly(clockTable)
+        let messaging = try lua.ref(.table(LuaTable()))
+        for key in ["send", "ask", "ask_all"] { try messaging.set(key, api[key]!) }
+        hostTables["messaging@1"] = try lua.readOnly(messaging)
+    }
+
+    /// The module or host table serving `key`.
+    func module(_ key: String) throws(LuaError) -> LuaRef {
+        if let m = modules[key] ?? hostTables[key] { return m }
+        throw LuaError(kind: .runtime, message: "use: \(key) is not available on node '\(name)' in this version of Loom")
+    }
+
+    var currentAddress: Address { Address(node: name, agent: current?.name ?? "$host") }
+
+    func address(_ text: String) throws(LuaError) -> Address {
+        guard let a = Address(text, localNode: name) else {
+            throw LuaError(kind: .runtime, message: "'\(text)' is not an address (agent or node/agent)")
+        }
+        return a
+    }
+
+    // MARK: Skills
+
+    /// Loads each resolved skill once, bottom layer first, each in its own environment with the
+    /// host capabilities its permissions grant and `super` set to the layer it extends.
+    private func loadSkills(lineage: Lineage) throws {
+        var loaded: [String: LuaRef] = [:]
+        for key in resolution.bindings.keys.sorted() {
+            guard case .skill(let skill) = resolution.bindings[key]!.provider else { continue }
+            for (i, layer) in skill.layers.enumerated().reversed() {
+                let id = "\(layer.node)/\(layer.name)"
+                if loaded[id] != nil { continue }
+                let below = i + 1 < skill.layers.count ? loaded["\(skill.layers[i + 1].node)/\(skill.layers[i + 1].name)"] : nil
+                loaded[id] = try loadSkill(layer, superModule: below)
+            }
+            modules[key] = loaded["\(skill.top.node)/\(skill.top.name)"]
+        }
+    }
+
+    private func loadSkill(_ layer: SkillLayer, superModule: LuaRef?) throws -> LuaRef {
+        let m = layer.manifest
+        let env = try lua.newEnvironment()
+        let granted = Set(m.permissions).intersection(lineageAllowed(layer.origin))
+        if granted.contains(.log), let logTable { try env.set("log", logTable) }
+        if granted.contains(.clock) {
+            try env.set("now", api["now"]!)
+            try env.set("sleep", api["sleep"]!)
+        }
+        if granted.contains(.messaging) {
+            for key in ["send", "ask", "ask_all"] { try env.set(key, api[key]!) }
+        }
+        if let superModule { try env.set("super", superModule) }
+        let allowed = Set((m.requires + m.optional).map(\.key))
+        try env.set("use", try lua.function("use") { [unowned self] call in
+            let key = try call.string(1)
+            guard let ref = try? CapabilityRef(key), allowed.contains(ref.key) else {
+                throw LuaError(kind: .runtime, message: "use: skill '\(m.name)' does not declare \(key) in skill.toml requires")
+            }
+            return try call.results(try self.module(ref.key))
+        })
+        let path = (m.directory as NSString).appendingPathComponent(m.entry)
+        let chunk = try lua.loadFile(path, environment: .table(env))
+        let module = try chunk.callRef()
+        guard module.type == .table else {
+            throw LuaError(kind: .runtime, message: "skill '\(m.name)' must return a table of functions from \(m.entry)", chunk: path)
+        }
+        return module
+    }
+
+    private func lineageAllowed(_ origin: SkillOrigin) -> Set<Permission> {
+        // The resolver already refused skills asking for more than the constitution allows.
+        Set(Permission.allCases)
+    }
+
+    // MARK: Agents
+
+    /// Makes a dormant agent active: a fresh environment with the host API, its persisted state, and
+    /// its behaviour run once to define the handlers. Skill code is not reloaded.
+    private func activate(_ slot: AgentSlot) throws(LuaError) {
+        let m = slot.manifest
+        if slot.behaviour == nil {
+            let path = (m.directory as NSString).appendingPathComponent(m.behaviour)
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw LuaError(kind: .runtime, message: "cannot read the behaviour \(path)", chunk: path)
+            }
+            // One compiled chunk per agent kind: it takes the environment as its argument.
+            slot.behaviour = try lua.load(bytes: Array("local _ENV = ...; ".utf8) + Array(data), name: path)
+        }
+        let env = try lua.newEnvironment()
+        for key in ["send", "ask", "ask_all", "sleep", "now", "use"] { try env.set(key, api[key]!) }
+        if let logTable { try env.set("log", logTable) }
+        try env.set("self", try lua.ref(["name": .string(LuaString(m.name)), "domain": .string(LuaString(m.domain)),
+                                         "node": .string(LuaString(name))]))
+        var state = LuaValue.table(LuaTable())
+        if let bytes = try? store.loadState(agent: m.name) {
+            do { state = try StateCodec.decode(bytes) } catch {
+                throw LuaError(kind: .runtime, message: "agent '\(m.name)': stored state is unreadable: \(error)")
+            }
+        }
+        try env.set("state", state)
+        slot.env = env
+        slot.state = .active
+        slot.lastActive = clock.now
+        current = slot
+        defer { current = nil }
+        _ = try slot.behaviour!.call(env, as: LuaValue.self)
+        if let start = try env.rawRef("on_start") { try start.call() }
+    }
+
+    /// Releases an agent's environment; `save` persists its state first.
+    func passivate(_ slot: AgentSlot, save: Bool) {
+        if save { flush([slot]) }
+        slot.env = nil
+        slot.running = nil
+        if slot.state == .active { slot.state = .dormant }
+    }
+
+    // MARK: Messages
+
+    enum Enqueued {
+        case success
+        case failure(ReplyError)
+    }
+
+    /// Puts an envelope in a local mailbox (or the outbound list for another node).
+    func enqueue(_ envelope: Envelope) -> Enqueued {
+        if envelope.to.node != name {
+            outbound.append(envelope)
+            return .success
+        }
+        if case .reply(let id, let result) = envelope.kind {
+            deliverReply(id: id, result: result)
+            return .success
+        }
+        guard let slot = agents[envelope.to.agent] else {
+            return .failure(ReplyError("no agent '\(envelope.to.agent)' on node '\(name)'"))
+        }
+        if slot.state == .failed {
+            return .failure(ReplyError("agent '\(slot.name)' has failed and is stopped"))
+        }
+        guard slot.mailbox.count < options.mailboxCapacity else {
+            return .failure(ReplyError("mailbox of '\(envelope.to)' is full (\(options.mailboxCapacity) messages)"))
+        }
+        slot.mailbox.append(envelope)
+        schedule(slot)
+        return .success
+    }
+
+    /// An ask from host code.
+    func askFromHost(_ agent: String, _ task: LuaValue, timeout: Duration, continuation: CheckedContinuation<LuaValue, any Error>) {
+        let id = newRequest()
+        pending[id] = .external(continuation)
+        let to = Address(agent, localNode: name) ?? Address(node: name, agent: agent)
+        if case .failure(let e) = enqueue(Envelope(from: Address(node: name, agent: "$host"), to: to, kind: .ask(id: id), payload: task)) {
+            pending[id] = nil
+            continuation.resume(throwing: e)
+            return
+        }
+        addTimer(Timer(deadline: clock.now + timeout, action: .askTimeout(id)))
+    }
+
+    private func newRequest() -> UInt64 {
+        defer { nextRequest += 1 }
+        return nextRequest
+    }
+
+    /// A reply (or a failure) for request `id` reaches whoever waits for it.
+    func deliverReply(id: UInt64, result: Result<LuaValueBox, ReplyError>) {
+        guard let waiter = pending.removeValue(forKey: id) else { return }   // timed out already
+        switch waiter {
+        case .external(let c):
+            switch result {
+            case .success(let v): c.resume(returning: v.value)
+            case .failure(let e): c.resume(throwing: e)
+            }
+        case .agent(let name):
+            guard let slot = agents[name] else { return }
+            switch result {
+            case .success(let v): wake(slot, with: [v.value])
+            case .failure(let e): wake(slot, with: [.nil, .string(LuaString(e.message))])
+            }
+        case .group(let name, let index):
+            guard let slot = agents[name], var group = slot.group else { return }
+            switch result {
+            case .success(let v): group.results[index + 1] = ["ok": true, "value": v.value]
+            case .failure(let e): group.results[index + 1] = ["ok": false, "error": .string(LuaString(e.message))]
+            }
+            group.remaining -= 1
+            slot.group = group
+            if group.remaining == 0 {
+                for id in group.ids { pending[id] = nil }
+                slot.group = nil
+                wake(slot, with: [.table(group.results)])
+            }
+        }
+    }
+
+    private func wake(_ slot: AgentSlot, with values: [LuaValue]) {
+        slot.resumeWith = values
+        slot.waiting = false
+        schedule(slot)
+    }
+
+    private func schedule(_ slot: AgentSlot) {
+        guard !queued.contains(slot.name) else { return }
+        queued.insert(slot.name)
+        runQueue.append(slot.name)
+    }
+
+    // MARK: Timers
+
+    private func addTimer(_ timer: Timer) {
+        let at = timers.firstIndex { $0.deadline > timer.deadline } ?? timers.count
+        timers.insert(timer, at: at)
+    }
+
+    var nextDeadline: ContinuousClock.Instant? { timers.first?.deadline }
+
+    func fireTimers() {
+        let now = clock.now
+        while let t = timers.first, t.deadline <= now {
+            timers.removeFirst()
+            switch t.action {
+            case .askTimeout(let id):
+                if pending[id] != nil { deliverReply(id: id, result: .failure(ReplyError("timeout"))) }
+            case .wake(let name):
+                if let slot = agents[name], slot.waiting { wake(slot, with: []) }
+            case .retry(let name):
+                if let slot = agents[name] {
+                    slot.backoffUntil = nil
+                    if !slot.mailbox.isEmpty { schedule(slot) }
+                }
+            }
+        }
+    }
+
+    // MARK: The scheduler
+
+    var hasWork: Bool { runHead < runQueue.count }
+
+    /// Runs up to `budget` handler steps, one per agent in turn (round robin). Returns how many ran.
+    @discardableResult
+    func step(budget: Int) -> Int {
+        fireTimers()
+        var done = 0
+        while done < budget && runHead < runQueue.count {
+            let name = runQueue[runHead]
+            runHead += 1
+            if runHead > 4096 && runHead * 2 > runQueue.count {
+                runQueue.removeFirst(runHead)
+                runHead = 0
+            }
+            queued.remove(name)
+            guard let slot = agents[name] else { continue }
+            if runOne(slot) { done += 1 }
+            if slot.isRunnable { schedule(slot) }
+        }
+        return done
+    }
+
+    /// One step of one agent: resume its waiting handler, or start its next message.
+    private func runOne(_ slot: AgentSlot) -> Bool {
+        guard slot.state != .failed, !slot.waiting else { return false }
+        if let values = slot.resumeWith, let running = slot.running {
+            slot.resumeWith = nil
+            run(slot) { () throws(LuaError) in try running.resume(values) }
+            return true
+        }
+        guard slot.backoffUntil == nil, !slot.mailbox.isEmpty else { return false }
+        guard let envelope = slot.mailbox.popFirst() else { return false }
+        if slot.env == nil {
+            do { try activate(slot) } catch {
+                logger.error("agent '\(slot.name)' failed to start: \(error)")
+                slot.runningEnvelope = envelope
+                handlerFailed(slot, error)
+                return true
+            }
+        }
+        let handlerName: String
+        switch envelope.kind {
+        case .ask: handlerName = "on_task"
+        case .send: handlerName = "on_message"
+        case .reply: return false
+        }
+        guard let env = slot.env, let handler = try? env.rawRef(handlerName), handler.type == .function else {
+            reply(to: envelope, .failure(ReplyError("agent '\(slot.name)' has no \(handlerName) handler")))
+            return true
+        }
+        let co: LuaCoroutine
+        do { co = try lua.coroutine(handler) } catch {
+            reply(to: envelope, .failure(ReplyError(error.summary)))
+            return true
+        }
+        slot.running = co
+        slot.runningEnvelope = envelope
+        let from = envelope.from.node == name ? envelope.from.agent : envelope.from.description
+        run(slot) { () throws(LuaError) in try co.resume([envelope.payload, .string(LuaString(from))]) }
+        return true
+    }
+
+    /// Resumes the agent's handler and acts on what it yields or returns.
+    private func run(_ slot: AgentSlot, _ resume: () throws(LuaError) -> LuaCoroutine.Outcome) {
+        current = slot
+        defer { current = nil }
+        slot.lastActive = clock.now
+        let outcome: LuaCoroutine.Outcome
+        do { outcome = try resume() } catch {
+            handlerFailed(slot, error)
+            return
+        }
+        switch outcome {
+        case .returned(let values):
+            slot.dirty = true
+            slot.running = nil
+            if let envelope = slot.runningEnvelope {
+                slot.runningEnvelope = nil
+                reply(to: envelope, .success(LuaValueBox(value: values.first ?? .nil)))
+            }
+        case .yielded(let values):
+            handleYield(slot, values)
+        }
+    }
+
+    private func handleYield(_ slot: AgentSlot, _ values: [LuaValue]) {
+        let op = values.first?.string
+        let from = Address(node: name, agent: slot.name)
+        switch op {
+        case "loom.ask":
+            guard let toText = values[safe: 1]?.string, let to = Address(toText, localNode: name) else {
+                wake(slot, with: [.nil, .string("ask: the first argument must be an address (agent or node/agent)")])
+                return
+            }
+            let id = newRequest()
+            let timeout = seconds(values[safe: 3]?.table?["timeout"]) ?? options.askTimeout
+            pending[id] = .agent(slot.name)
+            if case .failure(let e) = enqueue(Envelope(from: from, to: to, kind: .ask(id: id), payload: values[safe: 2] ?? .nil)) {
+                pending[id] = nil
+                wake(slot, with: [.nil, .string(LuaString(e.message))])
+                return
+            }
+            slot.waiting = true
+            addTimer(Timer(deadline: clock.now + timeout, action: .askTimeout(id)))
+        case "loom.ask_all":
+            guard let list = values[safe: 1]?.table else {
+                wake(slot, with: [.nil, .string("ask_all: expected a list of {to, task}")])
+                return
+            }
+            let timeout = seconds(values[safe: 2]?.table?["timeout"]) ?? options.askTimeout
+            var group = AgentSlot.Group(results: LuaTable(), remaining: list.array.count, ids: [])
+            slot.group = group
+            slot.waiting = true
+            if list.array.isEmpty {
+                slot.group = nil
+                wake(slot, with: [.table(LuaTable())])
+                return
+            }
+            for (i, item) in list.array.enumerated() {
+                let id = newRequest()
+                group.ids.append(id)
+                slot.group?.ids.append(id)
+                pending[id] = .group(slot.name, i)
+                let toText = item.table?["to"].string ?? item.table?[1].string ?? ""
+                let task = item.table?["task"] ?? item.table?[2] ?? .nil
+                guard let to = Address(toText, localNode: name) else {
+                    deliverReply(id: id, result: .failure(ReplyError("'\(toText)' is not an address")))
+                    continue
+                }
+                if case .failure(let e) = enqueue(Envelope(from: from, to: to, kind: .ask(id: id), payload: task)) {
+                    deliverReply(id: id, result: .failure(e))
+                    continue
+                }
+                addTimer(Timer(deadline: clock.now + timeout, action: .askTimeout(id)))
+            }
+        case "loom.sleep":
+            let duration = seconds(values[safe: 1]) ?? .zero
+            slot.waiting = true
+            addTimer(Timer(deadline: clock.now + duration, action: .wake(slot.name)))
+        default:
+            handlerFailed(slot, LuaError(kind: .runtime, message: "a handler yielded outside a coroutine of its own "
+                + "(use ask, ask_all or sleep to wait; coroutine.yield only inside coroutine.wrap)"))
+        }
+    }
+
+    private func seconds(_ v: LuaValue?) -> Duration? {
+        guard let s = v?.number, s.isFinite, s >= 0 else { return nil }
+        return .milliseconds(Int64((s * 1000).rounded()))
+    }
+
+    private func reply(to envelope: Envelope, _ result: Result<LuaValueBox, ReplyError>) {
+        guard case .ask(let id) = envelope.kind else {
+            if case .failure(let e) = result { logger.warning("message to '\(envelope.to.agent)' failed: \(e.message)") }
+            return
+        }
+        _ = enqueue(Envelope(from: envelope.to, to: envelope.from, kind: .reply(id: id, result: result), payload: .nil))
+    }
+
+    // MARK: Supervision
+
+    /// A handler failed: the asker gets the error; a crash restarts the agent from its last
+    /// persisted state with backoff, and too many restarts stop it. A budget breach fails only the
+    /// message.
+    private func handlerFailed(_ slot: AgentSlot, _ error: LuaError) {
+        var log = logger
+        log[metadataKey: "agent"] = .string(slot.name)
+        log.error("handler failed: \(error.description)")
+        slot.running = nil
+        slot.waiting = false
+        slot.resumeWith = nil
+        if let group = slot.group {
+            for id in group.ids { pending[id] = nil }
+            slot.group = nil
+        }
+        if let envelope = slot.runningEnvelope {
+            slot.runningEnvelope = nil
+            reply(to: envelope, .failure(ReplyError(error.summary)))
+        }
+        if [.timeout, .budget, .memory].contains(error.kind) { return }
+        let now = clock.now
+        slot.restarts = slot.restarts.filter { now - $0 < options.restartWindow } + [now]
+        slot.totalRestarts += 1
+        passivate(slot, save: false)
+        if slot.restarts.count > options.maxRestarts {
+            slot.state = .failed
+            log.error("agent stopped: \(slot.restarts.count) restarts within \(options.restartWindow)")
+            try? store.setStatus(agent: slot.name, status: "failed", restarts: slot.totalRestarts)
+            for envelope in slot.mailbox { reply(to: envelope, .failure(ReplyError("agent '\(slot.name)' has failed and is stopped"))) }
+            slot.mailbox.removeAll()
+            return
+        }
+        var delay = options.restartBackoff
+        for _ in 1..<slot.restarts.count { delay = delay * 2 }
+        slot.backoffUntil = now + delay
+        addTimer(Timer(deadline: now + delay, action: .retry(slot.name)))
+    }
+
+    // MARK: Persistence and passivation
+
+    /// Writes the state of the given agents (or of every dirty active agent) in one transaction.
+    func flush(_ slots: [AgentSlot]? = nil) {
+        var states: [String: [UInt8]] = [:]
+        for slot in slots ?? agents.values.filter({ $0.dirty }) {
+            guard let env = slot.env else { continue }
+            do {
+                let value = try env.rawRef("state")?.value(path: "state") ?? .nil
+                states[slot.name] = try StateCodec.encode(value)
+                slot.dirty = false
+            } catch {
+                logger.error("agent '\(slot.name)': cannot save state: \(error)")
+            }
+        }
+        do { try store.saveStates(states) } catch {
+            logger.error("cannot write agent state: \(error)")
+        }
+    }
+
+    /// Passivates agents idle longer than the idle time.
+    func passivateIdle() {
+        let now = clock.now
+        var idle: [AgentSlot] = []
+        for slot in agents.values where slot.env != nil && slot.running == nil && slot.mailbox.isEmpty
+            && now - slot.lastActive >= options.idleTime {
+            idle.append(slot)
+        }
+        guard !idle.isEmpty else { return }
+        flush(idle)
+        for slot in idle { passivate(slot, save: false) }
+    }
+
+    func statuses() -> [AgentStatus] {
+        agentOrder.compactMap { agents[$0] }.map {
+            AgentStatus(name: $0.name, state: $0.state, mailbox: $0.mailbox.count, restarts: $0.totalRestarts)
+        }
+    }
+
+    /// Saves every active agent, fails every waiting external ask, and closes the VM.
+    func shutdown() {
+        flush(agents.values.filter { $0.env != nil })
+        for (id, waiter) in pending {
+            if case .external(let c) = waiter { c.resume(throwing: ReplyError("node '\(name)' shut down")) }
+            pending[id] = nil
+        }
+        for slot in agents.values { slot.env = nil; slot.running = nil }
+        modules.removeAll()
+        hostTables.removeAll()
+        api.removeAll()
+        logTable = nil
+        try? lua.close()
+    }
+}
+
+/// One agent of a node: dormant (a row), active (an environment), or failed.
+final class AgentSlot {
+    let manifest: AgentManifest
+    var name: String { manifest.name }
+    var state: AgentStatus.State = .dormant
+    var env: LuaRef?
+    var behaviour: LuaRef?
+    var mailbox = Deque<Envelope>()
+    var running: LuaCoroutine?
+    var runningEnvelope: Envelope?
+    var waiting = false
+    var resumeWith: [LuaValue]?
+    var group: Group?
+    var lastActive = ContinuousClock.now
+    var restarts: [ContinuousClock.Instant] = []
+    var totalRestarts = 0
+    var backoffUntil: ContinuousClock.Instant?
+    var dirty = false
+
+    struct Group {
+        var results: LuaTable
+        var remaining: Int
+        var ids: [UInt64]
+    }
+
+    init(manifest: AgentManifest) { self.manifest = manifest }
+
+    var isRunnable: Bool {
+        guard state != .failed, !waiting else { return false }
+        if resumeWith != nil { return true }
+        return running == nil && backoffUntil == nil && !mailbox.isEmpty
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

@@ -1,0 +1,33 @@
+public import LuaKit
+
+/// How a node runs its agents.
+public struct NodeOptions: Sendable {
+    /// Budgets for every entry into the node's VM (a handler step, an activation). The memory cap is
+    /// for the whole node.
+    public var limits = LuaLimits(timeout: .seconds(1), memory: 1 << 30)
+    /// Messages an agent's mailbox holds before senders get "mailbox full".
+    public var mailboxCapacity = 1024
+    /// An active agent with nothing to do for this long is passivated: state saved, environment
+    /// released.
+    public var idleTime: Duration = .seconds(30)
+    /// Supervision: more than `maxRestarts` restarts within `restartWindow` stops the agent.
+    public var maxRestarts = 5
+    public var restartWindow: Duration = .seconds(10)
+    /// The first restart waits this long; each further one within the window twice as long.
+    public var restartBackoff: Duration = .milliseconds(10)
+    /// How often dirty agent state is written to the database.
+    public var flushInterval: Duration = .milliseconds(200)
+    /// Default timeout of `ask` when the caller gives none.
+    public var askTimeout: Duration = .seconds(5)
+
+    public init() {}
+}
+
+/// What `loom agents` shows.
+public struct AgentStatus: Sendable, Equatable {
+    public enum State: String, Sendable { case dormant, active, failed }
+    public var name: String
+    public var state: State
+    public var mailbox: Int
+    public var restarts: Int
+}

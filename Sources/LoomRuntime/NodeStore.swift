@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+
+/// What a node persists about its agents. The embedded default is ``SQLiteNodeStore``.
+public protocol NodeStore: Sendable {
+    /// The stored state of an agent, or nil when it has none yet.
+    func loadState(agent: String) throws -> [UInt8]?
+    /// Saves states in one transaction.
+    func saveStates(_ states: [String: [UInt8]]) throws
+    /// Records an agent's status (dormant, active, failed) and restart count.
+    func setStatus(agent: String, status: String, restarts: Int) throws
+    /// Every agent the store knows, with its status.
+    func statuses() throws -> [String: String]
+}
+
+/// The node's database: one SQLite file under the node's `.loom/` folder, in WAL mode, with
+/// versioned migrations. Later issues add agent memory to it.
+///
+/// Durability: `synchronous = NORMAL` in WAL mode. A committed transaction survives a crash of the
+/// process; a power cut can lose the last transactions committed before the WAL was synced (never a
+/// corrupt database). Agent state is flushed every few hundred milliseconds and on shutdown.
+public final class SQLiteNodeStore: NodeStore {
+    let queue: DatabaseQueue
+
+    public init(path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: agents") { db in
+            try db.execute(sql: """
+                CREATE TABLE agent (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    state BLOB,
+                    status TEXT NOT NULL DEFAULT 'dormant',
+                    restarts INTEGER NOT NULL DEFAULT 0,
+                    updated_at REAL NOT NULL DEFAULT 0
+                )
+                """)
+        }
+        try migrator.migrate(queue)
+    }
+
+    public func loadState(agent: String) throws -> [UInt8]? {
+        try queue.read { db in
+            try Data.fetchOne(db, sql: "SELECT state FROM agent WHERE name = ?", arguments: [agent]).map { Array($0) }
+        }
+    }
+
+    public func saveStates(_ states: [String: [UInt8]]) throws {
+        guard !states.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        try queue.write { db in
+            for (name, bytes) in states {
+                try db.execute(sql: """
+                    INSERT INTO agent (name, state, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at
+                    """, arguments: [name, Data(bytes), now])
+            }
+        }
+    }
+
+    public func setStatus(agent: String, status: String, restarts: Int) throws {
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO agent (name, status, restarts) VALUES (?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET status = excluded.status, restarts = excluded.restarts
+                """, arguments: [agent, status, restarts])
+        }
+    }
+
+    public func statuses() throws -> [String: String] {
+        try queue.read { db in
+            var out: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, status FROM agent") { out[row["name"]] = row["status"] }
+            return out
+        }
+    }
+}

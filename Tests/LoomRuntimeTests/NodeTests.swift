@@ -1,0 +1,238 @@
+import Foundation
+@testable import LoomRuntime
+import LuaKit
+import Testing
+
+@Suite("Node runtime")
+struct NodeTests {
+    static let echo = "function on_task(task, from) return {double = task.x * 2, from = from} end"
+
+    @Test("ask and reply: host to agent, agent to agent")
+    func askReply() async throws {
+        let f = try single([
+            "echo": Self.echo,
+            "relay": """
+                function on_task(task)
+                  local r, err = ask("echo", {x = task.x + 1})
+                  if not r then return "failed: " .. err end
+                  return r.double .. " via " .. r.from
+                end
+                """,
+        ])
+        let node = try await start(f)
+        #expect(try await node.ask("echo", ["x": 21]) == ["double": 42, "from": "$host"])
+        #expect(try await node.ask("relay", ["x": 1]) == "4 via relay")
+        await node.shutdown()
+    }
+
+    @Test("ask across two nodes in one process")
+    func acrossNodes() async throws {
+        let f = try NodeFixture(nodes: [
+            "left": (parents: [], agents: ["asker": (uses: [], lua: """
+                function on_task(task)
+                  local r, err = ask("right/echo", {x = task})
+                  return r and r.double or err
+                end
+                """)], skills: [:]),
+            "right": (parents: [], agents: ["echo": (uses: [], lua: Self.echo)], skills: [:]),
+        ])
+        let directory = NodeDirectory()
+        let left = try await start(f, "left", directory: directory)
+        let right = try await start(f, "right", directory: directory)
+        #expect(try await left.ask("asker", 5) == 10)
+        #expect(try await left.ask("right/echo", ["x": 1]) == ["double": 2, "from": "$host"])
+        let missing = try await left.ask("asker", 5, timeout: .seconds(5))
+        #expect(missing == 10)
+        await right.shutdown()
+        await left.shutdown()
+    }
+
+    @Test("messages between a pair keep their order")
+    func order() async throws {
+        let f = try single(["collector": """
+            function on_message(msg) state.seen = state.seen or {}; state.seen[#state.seen + 1] = msg end
+            function on_task() return state.seen end
+            """])
+        let node = try await start(f)
+        for i in 1...200 { try await node.send("collector", .integer(Int64(i))) }
+        let seen = try await node.ask("collector", .nil)
+        #expect(seen.table?.array == (1...200).map { LuaValue.integer(Int64($0)) })
+        await node.shutdown()
+    }
+
+    @Test("a full mailbox answers the sender with a clear error")
+    func fullMailbox() async throws {
+        var options = NodeOptions()
+        options.mailboxCapacity = 3
+        let f = try single(["slow": "function on_message() sleep(0.3) end"])
+        let node = try Node(directory: f.path("n"), options: options, directory: NodeDirectory())
+        // Not started: nothing drains the mailbox.
+        for i in 0..<3 { try await node.send("slow", .integer(Int64(i))) }
+        do {
+            try await node.send("slow", 4)
+            Issue.record("expected mailbox full")
+        } catch let error as ReplyError {
+            #expect(error.message == "mailbox of 'n/slow' is full (3 messages)")
+        }
+        await node.shutdown()
+    }
+
+    @Test("an ask times out with nil and 'timeout'")
+    func timeout() async throws {
+        let f = try single([
+            "sleeper": "function on_task() sleep(1) return 'late' end",
+            "impatient": "function on_task() local r, err = ask('sleeper', 1, {timeout = 0.1}) return {r = r, err = err} end",
+        ])
+        let node = try await start(f)
+        let clock = ContinuousClock()
+        let began = clock.now
+        #expect(try await node.ask("impatient", .nil) == ["err": "timeout"])
+        #expect(clock.now - began < .milliseconds(900))
+        await node.shutdown()
+    }
+
+    @Test("isolation: agents see only their own state; skills only what they were granted")
+    func isolation() async throws {
+        let f = try NodeFixture(nodes: ["n": (parents: [], agents: [
+            "a": (uses: ["quiet@1"], lua: """
+                state.secret = "a's"
+                function on_task(task)
+                  local q = use("quiet@1")
+                  local ok, err = pcall(use, "loud@1")
+                  return {mine = state.secret, others = rawget(_G, "b"), log_in_skill = q.has_log(),
+                          undeclared = err, send_in_skill = q.has_send()}
+                end
+                """),
+            "b": (uses: [], lua: "state.secret = \"b's\"\nfunction on_task() return state.secret end"),
+        ], skills: [
+            "quiet": (toml: "name = \"quiet\"\nversion = \"1.0.0\"\nprovides = [\"quiet@1\"]\n",
+                      lua: "return {has_log = function() return log ~= nil end, has_send = function() return send ~= nil end}"),
+            "loud": (toml: "name = \"loud\"\nversion = \"1.0.0\"\nprovides = [\"loud@1\"]\nrequires = [\"log@1\"]\npermissions = [\"log\"]\n",
+                     lua: "return {has_log = function() return log ~= nil end}"),
+        ])])
+        let node = try await start(f)
+        let r = try await node.ask("a", .nil)
+        #expect(r.table?["mine"] == "a's")
+        #expect(r.table?["others"] == .nil)
+        #expect(r.table?["log_in_skill"] == false)
+        #expect(r.table?["send_in_skill"] == false)
+        #expect(r.table?["undeclared"].string?.contains("does not declare loud@1") == true)
+        #expect(try await node.ask("b", .nil) == "b's")
+        await node.shutdown()
+    }
+
+    @Test("a crashing handler: error reply, restart from persisted state, intensity stops it, others go on")
+    func crashAndRestart() async throws {
+        var options = NodeOptions()
+        options.maxRestarts = 2
+        options.restartWindow = .seconds(10)
+        options.restartBackoff = .milliseconds(1)
+        let f = try single([
+            "crasher": """
+                function on_task(task)
+                  state.n = (state.n or 0) + 1
+                  if task == "boom" then error("exploded on purpose") end
+                  return state.n
+                end
+                """,
+            "echo": Self.echo,
+        ])
+        let node = try await start(f, options: options)
+        #expect(try await node.ask("crasher", "ok") == 1)
+        for _ in 0..<3 {
+            do {
+                _ = try await node.ask("crasher", "boom")
+                Issue.record("expected an error")
+            } catch let error as ReplyError {
+                #expect(error.message.contains("exploded on purpose"))
+            }
+        }
+        let statuses = await node.agents()
+        #expect(statuses.first { $0.name == "crasher" }?.state == .failed)
+        do {
+            _ = try await node.ask("crasher", "ok")
+            Issue.record("expected the stopped agent to refuse")
+        } catch let error as ReplyError {
+            #expect(error.message == "agent 'crasher' has failed and is stopped")
+        }
+        #expect(try await node.ask("echo", ["x": 1]) == ["double": 2, "from": "$host"])
+        await node.shutdown()
+    }
+
+    @Test("a restarted agent resumes from its last persisted state")
+    func restartFromPersisted() async throws {
+        var options = NodeOptions()
+        options.restartBackoff = .milliseconds(1)
+        options.flushInterval = .milliseconds(1)
+        let f = try single(["counter": """
+            function on_task(task)
+              state.n = (state.n or 0) + 1
+              if task == "boom" then error("lost this increment") end
+              return state.n
+            end
+            """])
+        let node = try await start(f, options: options)
+        #expect(try await node.ask("counter", "ok") == 1)
+        #expect(try await node.ask("counter", "ok") == 2)
+        try await Task.sleep(for: .milliseconds(150))   // let a flush happen
+        _ = try? await node.ask("counter", "boom")
+        #expect(try await node.ask("counter", "ok") == 3)
+        await node.shutdown()
+    }
+
+    @Test("a runaway handler is stopped while other agents keep working")
+    func runaway() async throws {
+        var options = NodeOptions()
+        options.limits.timeout = .milliseconds(200)
+        let f = try single(["spinner": "function on_task() while true do end end", "echo": Self.echo])
+        let node = try await start(f, options: options)
+        async let spun: LuaValue = node.ask("spinner", .nil)
+        #expect(try await node.ask("echo", ["x": 2]) == ["double": 4, "from": "$host"])
+        do {
+            _ = try await spun
+            Issue.record("expected a timeout")
+        } catch let error as ReplyError {
+            #expect(error.message.contains("deadline of 200 ms exceeded"))
+        }
+        #expect(try await node.ask("echo", ["x": 3]) == ["double": 6, "from": "$host"])
+        #expect(await node.agents().first { $0.name == "spinner" }?.state != .failed)
+        await node.shutdown()
+    }
+
+    @Test("passivation and reactivation keep state")
+    func passivation() async throws {
+        var options = NodeOptions()
+        options.idleTime = .milliseconds(100)
+        let f = try single(["counter": "function on_task() state.n = (state.n or 0) + 1 return state.n end"])
+        let node = try await start(f, options: options)
+        #expect(await node.agents().first?.state == .dormant)
+        #expect(try await node.ask("counter", .nil) == 1)
+        #expect(await node.agents().first?.state == .active)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(await node.agents().first?.state == .dormant)
+        #expect(try await node.ask("counter", .nil) == 2)
+        await node.shutdown()
+    }
+
+    @Test("graceful shutdown persists state; a new node starts from it")
+    func shutdownPersists() async throws {
+        var options = NodeOptions()
+        options.flushInterval = .seconds(60)
+        let f = try single(["counter": "function on_task() state.n = (state.n or 0) + 1 return state.n end"])
+        let directory = NodeDirectory()
+        let first = try await start(f, options: options, directory: directory)
+        for i in 1...3 { #expect(try await first.ask("counter", .nil) == .integer(Int64(i))) }
+        await first.shutdown()
+        let second = try await start(f, options: options, directory: directory)
+        #expect(try await second.ask("counter", .nil) == 4)
+        await second.shutdown()
+    }
+
+    @Test("state that cannot be stored is reported, and the rest of the node goes on")
+    func unstorableState() async throws {
+        let f = try single(["bad": "function on_task() state.f = print; return 'ok' end"])
+        let node = try await start(f)
+        #expect(try await node.ask("bad", .nil) == "ok")
+        await node.shutdown()   // logs "cannot store state.f: a function"; does not crash
+    }
+}
