@@ -1,11 +1,13 @@
 public import ArgumentParser
 
 /// `loom`: the command line.
-public struct LoomCommand: ParsableCommand, Sendable {
+@available(macOS 10.15, macCatalyst 13, iOS 13, tvOS 13, watchOS 6, *)
+public struct LoomCommand: AsyncParsableCommand, Sendable {
     public static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Loom hosts civilizations of Lua agents and skills.",
-        subcommands: [EvalCommand.self, CheckCommand.self, LineageCommand.self, WhyCommand.self, ResolveCommand.self, BenchCommand.self]
+        subcommands: [EvalCommand.self, RunCommand.self, AgentsCommand.self, CheckCommand.self, LineageCommand.self, WhyCommand.self,
+                      ResolveCommand.self, BenchCommand.self]
     )
 
     public init() {}

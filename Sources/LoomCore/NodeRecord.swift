@@ -59,12 +59,12 @@ public struct NodeLoader: Sendable {
         var diagnostics: [Diagnostic] = []
         var skills: [SkillManifest] = []
         for path in manifest.skills {
-            for folder in Self.subfolders(of: (directory as NSString).appendingPathComponent(path), containing: "skill.toml") {
+            for folder in Self.subfolders(of: Self.resolve(path, in: directory), containing: "skill.toml") {
                 do { skills.append(try SkillManifest.load(directory: folder)) } catch { diagnostics += error.diagnostics }
             }
         }
         var agents: [AgentManifest] = []
-        for folder in Self.subfolders(of: (directory as NSString).appendingPathComponent(manifest.agents), containing: "agent.toml") {
+        for folder in Self.subfolders(of: Self.resolve(manifest.agents, in: directory), containing: "agent.toml") {
             do { agents.append(try AgentManifest.load(directory: folder)) } catch { diagnostics += error.diagnostics }
         }
         var foreign: [SkillManifest] = []
@@ -99,7 +99,7 @@ public struct NodeLoader: Sendable {
         let dir = node.manifest.directory
         var candidates: [String] = []
         for path in node.manifest.lineagePaths {
-            let base = (dir as NSString).appendingPathComponent(path)
+            let base = Self.resolve(path, in: dir)
             candidates.append((base as NSString).appendingPathComponent(name))
             candidates.append(base)
         }
@@ -114,6 +114,11 @@ public struct NodeLoader: Sendable {
             if let m = try? NodeManifest.load(directory: path), m.name == name { return (path, searched) }
         }
         return (nil, searched)
+    }
+
+    /// `path` relative to `directory`, unless it is absolute.
+    static func resolve(_ path: String, in directory: String) -> String {
+        path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
     }
 
     /// Immediate subfolders of `directory` that hold `file`, sorted by name.
