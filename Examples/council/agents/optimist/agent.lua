@@ -1,0 +1,2 @@
+-- optimist: says yes to anything.
+function on_task(proposal) return "yes" end
