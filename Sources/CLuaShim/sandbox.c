@@ -278,6 +278,15 @@ static int close_thread(lua_State *co, lua_State *from) {
 #endif
 }
 
+/* Resets a finished coroutine for reuse (the host's coroutine pool). Returns a Lua status. */
+int loom_thread_reset(lua_State *L, lua_State *co) {
+    lua_State *outer = loom_switch_current(L, co);
+    int status = close_thread(co, L);
+    loom_switch_current(L, outer);
+    lua_settop(co, 0);
+    return status;
+}
+
 /* Resumes co with narg values from L. Returns the number of results moved to L, or -1 with the
    error value on top of L. */
 static int resume_aux(lua_State *L, lua_State *co, int narg) {

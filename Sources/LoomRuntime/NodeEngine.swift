@@ -24,6 +24,9 @@ final class NodeEngine {
     var hostTables: [String: LuaRef] = [:]
     var agents: [String: AgentSlot] = [:]
     var agentOrder: [String] = []
+    /// Agent kinds by name: `kind` addresses the kind's own instance, `kind:id` another instance of
+    /// it, created on its first message (virtual actors).
+    var kinds: [String: AgentManifest] = [:]
 
     // Scheduling
     private var runQueue: [String] = []
@@ -39,6 +42,10 @@ final class NodeEngine {
 
     // Shared host functions
     private var api: [String: LuaRef] = [:]
+    /// Compiled behaviours by agent kind.
+    private var behaviours: [String: LuaRef] = [:]
+    /// Finished coroutines kept for reuse.
+    private var coroutinePool: [LuaCoroutine] = []
     private var logTable: LuaRef?
 
     struct Timer {
@@ -74,7 +81,8 @@ final class NodeEngine {
         try loadSkills(lineage: lineage)
         let statuses = (try? store.statuses()) ?? [:]
         for manifest in root.agents {
-            let slot = AgentSlot(manifest: manifest)
+            kinds[manifest.name] = manifest
+            let slot = AgentSlot(manifest: manifest, name: manifest.name)
             if statuses[manifest.name] == "failed" { slot.state = .failed }
             agents[manifest.name] = slot
             agentOrder.append(manifest.name)
@@ -217,23 +225,23 @@ final class NodeEngine {
     /// its behaviour run once to define the handlers. Skill code is not reloaded.
     private func activate(_ slot: AgentSlot) throws(LuaError) {
         let m = slot.manifest
-        if slot.behaviour == nil {
+        if behaviours[m.name] == nil {
             let path = (m.directory as NSString).appendingPathComponent(m.behaviour)
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw LuaError(kind: .runtime, message: "cannot read the behaviour \(path)", chunk: path)
             }
             // One compiled chunk per agent kind: it takes the environment as its argument.
-            slot.behaviour = try lua.load(bytes: Array("local _ENV = ...; ".utf8) + Array(data), name: path)
+            behaviours[m.name] = try lua.load(bytes: Array("local _ENV = ...; ".utf8) + Array(data), name: path)
         }
         let env = try lua.newEnvironment()
         for key in ["send", "ask", "ask_all", "sleep", "now", "use"] { try env.set(key, api[key]!) }
         if let logTable { try env.set("log", logTable) }
-        try env.set("self", try lua.ref(["name": .string(LuaString(m.name)), "domain": .string(LuaString(m.domain)),
-                                         "node": .string(LuaString(name))]))
+        try env.set("self", try lua.ref(["name": .string(LuaString(slot.name)), "kind": .string(LuaString(m.name)),
+                                         "domain": .string(LuaString(m.domain)), "node": .string(LuaString(name))]))
         var state = LuaValue.table(LuaTable())
-        if let bytes = try? store.loadState(agent: m.name) {
+        if let bytes = try? store.loadState(agent: slot.name) {
             do { state = try StateCodec.decode(bytes) } catch {
-                throw LuaError(kind: .runtime, message: "agent '\(m.name)': stored state is unreadable: \(error)")
+                throw LuaError(kind: .runtime, message: "agent '\(slot.name)': stored state is unreadable: \(error)")
             }
         }
         try env.set("state", state)
@@ -242,7 +250,9 @@ final class NodeEngine {
         slot.lastActive = clock.now
         current = slot
         defer { current = nil }
-        _ = try slot.behaviour!.call(env, as: LuaValue.self)
+        _ = try behaviours[m.name]!.call(env, as: LuaValue.self)
+        slot.onTask = try env.rawRef("on_task").flatMap { $0.type == .function ? $0 : nil }
+        slot.onMessage = try env.rawRef("on_message").flatMap { $0.type == .function ? $0 : nil }
         if let start = try env.rawRef("on_start") { try start.call() }
     }
 
@@ -250,6 +260,8 @@ final class NodeEngine {
     func passivate(_ slot: AgentSlot, save: Bool) {
         if save { flush([slot]) }
         slot.env = nil
+        slot.onTask = nil
+        slot.onMessage = nil
         slot.running = nil
         if slot.state == .active { slot.state = .dormant }
     }
@@ -271,7 +283,7 @@ final class NodeEngine {
             deliverReply(id: id, result: result)
             return .success
         }
-        guard let slot = agents[envelope.to.agent] else {
+        guard let slot = agents[envelope.to.agent] ?? instance(envelope.to.agent) else {
             return .failure(ReplyError("no agent '\(envelope.to.agent)' on node '\(name)'"))
         }
         if slot.state == .failed {
@@ -283,6 +295,15 @@ final class NodeEngine {
         slot.mailbox.append(envelope)
         schedule(slot)
         return .success
+    }
+
+    /// The slot of instance `kind:id`, created dormant when the kind exists.
+    private func instance(_ name: String) -> AgentSlot? {
+        guard let colon = name.firstIndex(of: ":"), let kind = kinds[String(name[..<colon])],
+              name.index(after: colon) < name.endIndex else { return nil }
+        let slot = AgentSlot(manifest: kind, name: name)
+        agents[name] = slot
+        return slot
     }
 
     /// An ask from host code.
@@ -421,12 +442,19 @@ final class NodeEngine {
         case .send: handlerName = "on_message"
         case .reply: return false
         }
-        guard let env = slot.env, let handler = try? env.rawRef(handlerName), handler.type == .function else {
+        guard let handler = handlerName == "on_task" ? slot.onTask : slot.onMessage else {
             reply(to: envelope, .failure(ReplyError("agent '\(slot.name)' has no \(handlerName) handler")))
             return true
         }
         let co: LuaCoroutine
-        do { co = try lua.coroutine(handler) } catch {
+        do {
+            if let pooled = coroutinePool.popLast() {
+                try pooled.restart(handler)
+                co = pooled
+            } else {
+                co = try lua.coroutine(handler)
+            }
+        } catch {
             reply(to: envelope, .failure(ReplyError(error.summary)))
             return true
         }
@@ -450,6 +478,7 @@ final class NodeEngine {
         switch outcome {
         case .returned(let values):
             slot.dirty = true
+            if let finished = slot.running, coroutinePool.count < 256 { coroutinePool.append(finished) }
             slot.running = nil
             if let envelope = slot.runningEnvelope {
                 slot.runningEnvelope = nil
@@ -618,8 +647,15 @@ final class NodeEngine {
             if case .external(let c) = waiter { c.resume(throwing: ReplyError("node '\(name)' shut down")) }
             pending[id] = nil
         }
-        for slot in agents.values { slot.env = nil; slot.running = nil }
+        for slot in agents.values {
+            slot.env = nil
+            slot.onTask = nil
+            slot.onMessage = nil
+            slot.running = nil
+        }
+        coroutinePool.removeAll()
         modules.removeAll()
+        behaviours.removeAll()
         hostTables.removeAll()
         api.removeAll()
         logTable = nil
@@ -630,10 +666,13 @@ final class NodeEngine {
 /// One agent of a node: dormant (a row), active (an environment), or failed.
 final class AgentSlot {
     let manifest: AgentManifest
-    var name: String { manifest.name }
+    /// The instance name: the kind's name, or `kind:id`.
+    let name: String
     var state: AgentStatus.State = .dormant
     var env: LuaRef?
-    var behaviour: LuaRef?
+    /// The handlers, read once at activation.
+    var onTask: LuaRef?
+    var onMessage: LuaRef?
     var mailbox = Deque<Envelope>()
     var running: LuaCoroutine?
     var runningEnvelope: Envelope?
@@ -652,7 +691,10 @@ final class AgentSlot {
         var ids: [UInt64]
     }
 
-    init(manifest: AgentManifest) { self.manifest = manifest }
+    init(manifest: AgentManifest, name: String) {
+        self.manifest = manifest
+        self.name = name
+    }
 
     var isRunnable: Bool {
         guard state != .failed, !waiting else { return false }

@@ -28,6 +28,18 @@ public final class LuaCoroutine {
     /// Whether the coroutine can be resumed (fresh or yielded).
     public private(set) var isFinished = false
 
+    /// Makes a finished coroutine ready to call `function` on its next resume, reusing its Lua
+    /// thread (cheaper than a new coroutine).
+    public func restart(_ function: LuaRef) throws(LuaError) {
+        guard isFinished else { throw LuaError(kind: .state, message: "cannot restart a coroutine that has not finished") }
+        let L = try core.open()
+        _ = loom_thread_reset(L, thread)
+        try LuaStack(L).reserve(2)
+        function.push(L)
+        lua_xmove(L, thread, 1)
+        isFinished = false
+    }
+
     /// Resumes with `arguments` (for a fresh coroutine: the function's arguments; after a yield: the
     /// results of the yield). A failure finishes the coroutine and throws.
     public func resume(_ arguments: [LuaValue] = []) throws(LuaError) -> Outcome {

@@ -235,4 +235,21 @@ struct NodeTests {
         #expect(try await node.ask("bad", .nil) == "ok")
         await node.shutdown()   // logs "cannot store state.f: a function"; does not crash
     }
+
+    @Test("instances of a kind are created on their first message, each with its own state")
+    func instances() async throws {
+        let f = try single(["counter": "function on_task() state.n = (state.n or 0) + 1 return self.name .. '=' .. state.n end"])
+        let node = try await start(f)
+        #expect(try await node.ask("counter:a", .nil) == "counter:a=1")
+        #expect(try await node.ask("counter:a", .nil) == "counter:a=2")
+        #expect(try await node.ask("counter:b", .nil) == "counter:b=1")
+        #expect(try await node.ask("counter", .nil) == "counter=1")
+        do {
+            _ = try await node.ask("nobody:1", .nil)
+            Issue.record("expected an error")
+        } catch let error as ReplyError {
+            #expect(error.message == "no agent 'nobody:1' on node 'n'")
+        }
+        await node.shutdown()
+    }
 }

@@ -88,6 +88,8 @@ int loom_pcall(lua_State *L, int nargs, int nresults);
 /* Loads a text chunk (binary chunks are refused). With env_index != 0, the chunk's _ENV is the
    value at that index; otherwise it is a fresh sandbox environment. Returns a Lua status. */
 int loom_load(lua_State *L, const char *bytes, size_t length, const char *chunkname, int env_index);
+/* Resets a finished coroutine (returned or failed) so that it can run a new function. */
+int loom_thread_reset(lua_State *L, lua_State *co);
 /* Resumes coroutine co from the host under the same budget rules as loom_pcall. */
 int loom_resume(lua_State *L, lua_State *co, int nargs, int *nresults);
 
