@@ -248,3 +248,37 @@ int loom_bench_raw_pcall(lua_State *L) {
     return lua_pcall(L, 0, 0, 0);
 }
 
+
+/* The runtime baseline: resumes handlers[i % agents + 1] (a Lua list) with a fresh
+   {a = 1, b = 2, c = 3}, in one reused coroutine, `messages` times. Runs protected. */
+static int bench_messages_k(lua_State *L) {
+    lua_Integer agents = lua_tointeger(L, 2), messages = lua_tointeger(L, 3);
+    lua_Integer failures = 0;
+    lua_State *co = lua_newthread(L);
+    for (lua_Integer i = 0; i < messages; i++) {
+        lua_resetthread(co);
+        lua_rawgeti(L, 1, (i % agents) + 1);
+        lua_createtable(L, 0, 3);
+        lua_pushinteger(L, 1); lua_setfield(L, -2, "a");
+        lua_pushinteger(L, 2); lua_setfield(L, -2, "b");
+        lua_pushinteger(L, 3); lua_setfield(L, -2, "c");
+        lua_xmove(L, co, 2);
+        int nres = 0;
+        if (lua_resume(co, L, 1, &nres) != LUA_OK) failures++;
+        lua_settop(co, 0);
+    }
+    lua_pushinteger(L, failures);
+    return 1;
+}
+
+lua_Integer loom_bench_c_messages(lua_State *L, int handlers, lua_Integer agents, lua_Integer messages) {
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, bench_messages_k);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, handlers);
+    lua_pushinteger(L, agents);
+    lua_pushinteger(L, messages);
+    lua_Integer failures = -1;
+    if (loom_pcall(L, 3, 1) == LUA_OK) failures = lua_tointeger(L, -1);
+    lua_settop(L, base);
+    return failures;
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LoomCore
+import LoomRuntime
 import LuaKit
 
 /// `loom bench`: the benchmarks. Run them in release: `swift run -c release loom bench lua`.
@@ -8,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run Loom's benchmarks (build with -c release).",
-        subcommands: [BenchLuaCommand.self, BenchResolveCommand.self]
+        subcommands: [BenchLuaCommand.self, BenchResolveCommand.self, BenchRuntimeCommand.self]
     )
 }
 
@@ -115,5 +116,61 @@ struct BenchResolveCommand: ParsableCommand {
         print(String(format: "resolve: %d nodes in C3 order, %d skills, %d capabilities resolved in %.2f ms (C3 order %.2f ms; best of %d); target 20 ms",
                      order, skillCount, bindings, ms, orderMS, rounds))
         try printJSON(["nodes": order, "skills": skillCount, "capabilities": bindings, "resolve_ms": ms, "c3_ms": orderMS, "target_ms": 20])
+    }
+}
+
+struct BenchRuntimeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runtime",
+        abstract: "The node runtime: messages per second against C, idle agents, activation, asks, many nodes.",
+        discussion: "Prints a table, then one JSON line with every figure."
+    )
+
+    @Option(help: "Agents receiving messages.")
+    var agents = 1000
+
+    @Option(help: "Messages in the throughput run.")
+    var messages = 1_000_000
+
+    @Option(help: "Agents activated in one node for the idle-cost figures.")
+    var idle = 100_000
+
+    @Option(help: "Nodes in one process for the last figure.")
+    var nodes = 100
+
+    @Option(help: "Agents activated per node in the last figure.")
+    var perNode = 1000
+
+    func validate() throws {
+        guard agents > 0, messages >= agents, idle > 0, nodes > 0, perNode > 0 else {
+            throw ValidationError("every option must be positive, and --messages at least --agents")
+        }
+    }
+
+    func run() async throws {
+        #if DEBUG
+        printError("warning: this is a debug build; run `swift run -c release loom bench runtime` for real figures")
+        #endif
+        var bench = RuntimeBenchmark()
+        bench.agents = agents
+        bench.messages = messages
+        bench.idleAgents = idle
+        bench.nodes = nodes
+        bench.agentsPerNode = perNode
+        let r = try await bench.run { printError("  running: \($0)") }
+        print(String(format: "messages (%d agents, %d messages): loom %.0f/s, C resuming the same handlers %.0f/s, ratio %.2f",
+                     r.agents, r.messages, r.loomMessagesPerSecond, r.cMessagesPerSecond, r.ratio))
+        print(String(format: "idle agents (%d in one node): %.0f bytes each; activation %.1f µs each",
+                     r.idleAgents, r.bytesPerIdleAgent, r.microsecondsPerActivation))
+        print(String(format: "ask round trip: host -> agent %.1f µs; agent -> agent %.1f µs", r.hostAskMicroseconds, r.agentAskMicroseconds))
+        print(String(format: "%d nodes x %d agents: activated in %.2f s; peak RSS %.0f MiB",
+                     r.nodes, r.agentsPerNode, r.manyNodesSeconds, Double(r.peakRSSBytes) / 1048576))
+        try printJSON([
+            "agents": r.agents, "messages": r.messages, "loom_messages_per_s": r.loomMessagesPerSecond,
+            "c_messages_per_s": r.cMessagesPerSecond, "ratio": r.ratio, "idle_agents": r.idleAgents,
+            "bytes_per_idle_agent": r.bytesPerIdleAgent, "activation_us": r.microsecondsPerActivation,
+            "host_ask_us": r.hostAskMicroseconds, "agent_ask_us": r.agentAskMicroseconds, "nodes": r.nodes,
+            "agents_per_node": r.agentsPerNode, "many_nodes_s": r.manyNodesSeconds, "peak_rss_bytes": r.peakRSSBytes,
+        ])
     }
 }

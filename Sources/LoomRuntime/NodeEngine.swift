@@ -32,7 +32,7 @@ final class NodeEngine {
     private var runQueue: [String] = []
     private var runHead = 0
     private var queued: Set<String> = []
-    private var timers: [Timer] = []
+    private var timers = TimerHeap<Timer.Action>()
     private var nextRequest: UInt64 = 1
     private var pending: [UInt64: PendingAsk] = [:]
     /// Messages for other nodes, delivered by the actor after each step.
@@ -256,6 +256,12 @@ final class NodeEngine {
         if let start = try env.rawRef("on_start") { try start.call() }
     }
 
+    /// Activates instance `name` (created if needed) without a message: for measurements.
+    func activateForBenchmark(_ name: String) throws {
+        guard let slot = agents[name] ?? instance(name) else { throw ReplyError("no agent '\(name)'") }
+        if slot.env == nil { try activate(slot) }
+    }
+
     /// Releases an agent's environment; `save` persists its state first.
     func passivate(_ slot: AgentSlot, save: Bool) {
         if save { flush([slot]) }
@@ -370,8 +376,7 @@ final class NodeEngine {
     // MARK: Timers
 
     private func addTimer(_ timer: Timer) {
-        let at = timers.firstIndex { $0.deadline > timer.deadline } ?? timers.count
-        timers.insert(timer, at: at)
+        timers.insert(timer.deadline, timer.action)
     }
 
     var nextDeadline: ContinuousClock.Instant? { timers.first?.deadline }
@@ -379,7 +384,7 @@ final class NodeEngine {
     func fireTimers() {
         let now = clock.now
         while let t = timers.first, t.deadline <= now {
-            timers.removeFirst()
+            _ = timers.popFirst()
             switch t.action {
             case .askTimeout(let id):
                 if pending[id] != nil { deliverReply(id: id, result: .failure(ReplyError("timeout"))) }

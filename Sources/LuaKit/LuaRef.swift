@@ -225,6 +225,17 @@ public final class LuaRef {
         try LuaStack(L).check(key.withCString { loom_setfield_p(L, -2, $0) })
     }
 
+    /// Raw `value[index] = other` for a referenced value such as a function.
+    public func set(_ index: Int64, _ other: LuaRef) throws(LuaError) {
+        let L = try core.open()
+        let base = lua_gettop(L)
+        defer { lua_settop(L, base) }
+        guard type == .table else { throw LuaError(kind: .conversion, message: "cannot set [\(index)]: not a table") }
+        push(L)
+        other.push(L)
+        try LuaStack(L).check(loom_rawseti_p(L, -2, lua_Integer(index)))
+    }
+
     /// Raw `value[key] = other` for a referenced value such as a function.
     public func set(_ key: String, _ other: LuaRef) throws(LuaError) {
         let L = try core.open()

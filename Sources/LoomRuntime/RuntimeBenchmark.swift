@@ -1,0 +1,180 @@
+import Foundation
+import Glibc
+import LuaKit
+
+/// `loom bench runtime`: messages per second against a raw-C baseline, the cost of idle agents and
+/// of activation, the ask round trip, and many nodes in one process.
+public struct RuntimeBenchmark: Sendable {
+    public struct Results: Sendable {
+        public var agents: Int
+        public var messages: Int
+        public var loomMessagesPerSecond: Double
+        public var cMessagesPerSecond: Double
+        public var ratio: Double { loomMessagesPerSecond > 0 ? cMessagesPerSecond / loomMessagesPerSecond : 0 }
+        public var idleAgents: Int
+        public var bytesPerIdleAgent: Double
+        public var microsecondsPerActivation: Double
+        public var hostAskMicroseconds: Double
+        public var agentAskMicroseconds: Double
+        public var nodes: Int
+        public var agentsPerNode: Int
+        public var manyNodesSeconds: Double
+        public var peakRSSBytes: Int
+    }
+
+    public var agents = 1000
+    public var messages = 1_000_000
+    public var idleAgents = 100_000
+    public var nodes = 100
+    public var agentsPerNode = 1000
+    public var asks = 10_000
+
+    public init() {}
+
+    static let worker = """
+        function on_message(m)
+          state.count = (state.count or 0) + 1
+          state.sum = (state.sum or 0) + m.a + m.b + m.c
+        end
+        function on_task(t) return t end
+        """
+
+    static let pinger = """
+        function on_task(n)
+          for i = 1, n do
+            local r, err = ask("worker", i)
+            if r ~= i then error("bad reply: " .. tostring(err)) end
+          end
+          return n
+        end
+        """
+
+    /// Writes a node folder with the given agent kinds under a temporary directory.
+    static func makeNode(_ root: String, _ name: String, agents: [String: String]) throws -> String {
+        let dir = (root as NSString).appendingPathComponent(name)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "name = \"\(name)\"\n".write(toFile: dir + "/node.toml", atomically: true, encoding: .utf8)
+        for (agent, lua) in agents {
+            let a = dir + "/agents/" + agent
+            try FileManager.default.createDirectory(atPath: a, withIntermediateDirectories: true)
+            try "name = \"\(agent)\"\n".write(toFile: a + "/agent.toml", atomically: true, encoding: .utf8)
+            try lua.write(toFile: a + "/agent.lua", atomically: true, encoding: .utf8)
+        }
+        return dir
+    }
+
+    static func peakRSS() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Int(usage.ru_maxrss) * 1024
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        let (s, atto) = d.components
+        return Double(s) + Double(atto) / 1e18
+    }
+
+    public func run(progress: (String) -> Void = { _ in }) async throws -> Results {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var options = NodeOptions()
+        options.limits = LuaLimits(timeout: .seconds(120), memory: 4 << 30)
+        options.idleTime = .seconds(3600)
+        options.flushInterval = .seconds(3600)
+        options.mailboxCapacity = 4096
+        let directory = NodeDirectory()
+        let clock = ContinuousClock()
+
+        // 1. Messages: agents x (messages / agents), against C resuming the same handlers.
+        progress("messages: \(messages) to \(agents) agents")
+        let dir = try Self.makeNode(root, "bench", agents: ["worker": Self.worker, "pinger": Self.pinger])
+        let node = try Node(directory: dir, options: options, store: MemoryNodeStore(), directory: directory)
+        let (loomSeconds, cSeconds) = try await node.benchmarkMessages(agents: agents, messages: messages)
+
+        // 2. Ask round trips.
+        progress("ask round trips")
+        await node.start()
+        _ = try await node.ask("worker", 0)
+        let hostAsk = try await clock.measure {
+            for i in 0..<asks { _ = try await node.ask("worker", .integer(Int64(i))) }
+        }
+        let agentAsk = try await clock.measure {
+            _ = try await node.ask("pinger", .integer(Int64(asks)), timeout: .seconds(120))
+        }
+        await node.shutdown()
+
+        // 3. Idle agents and activation.
+        progress("\(idleAgents) idle agents")
+        let idleDir = try Self.makeNode(root, "idle", agents: ["worker": Self.worker])
+        let idleNode = try Node(directory: idleDir, options: options, store: MemoryNodeStore(), directory: directory)
+        let (activation, bytes) = try await idleNode.benchmarkActivation(count: idleAgents)
+        await idleNode.shutdown()
+
+        // 4. Many nodes in one process.
+        progress("\(nodes) nodes x \(agentsPerNode) agents")
+        var many: [Node] = []
+        let manyTime = try await clock.measure {
+            for i in 0..<nodes {
+                let d = try Self.makeNode(root, "node\(i)", agents: ["worker": Self.worker])
+                let n = try Node(directory: d, options: options, store: MemoryNodeStore(), directory: directory)
+                _ = try await n.benchmarkActivation(count: agentsPerNode)
+                many.append(n)
+            }
+        }
+        let rss = Self.peakRSS()
+        for n in many { await n.shutdown() }
+
+        return Results(agents: agents, messages: messages,
+                       loomMessagesPerSecond: Double(messages) / loomSeconds, cMessagesPerSecond: Double(messages) / cSeconds,
+                       idleAgents: idleAgents, bytesPerIdleAgent: bytes, microsecondsPerActivation: activation * 1e6,
+                       hostAskMicroseconds: Self.seconds(hostAsk) * 1e6 / Double(asks),
+                       agentAskMicroseconds: Self.seconds(agentAsk) * 1e6 / Double(asks),
+                       nodes: nodes, agentsPerNode: agentsPerNode, manyNodesSeconds: Self.seconds(manyTime), peakRSSBytes: rss)
+    }
+}
+
+extension Node {
+    /// Delivers `messages` sends of `{a, b, c}` round robin to `agents` instances and runs them
+    /// (the scheduler's own loop, without the actor's housekeeping); then C resumes the same
+    /// handlers the same number of times. Returns both durations in seconds.
+    func benchmarkMessages(agents count: Int, messages: Int) throws -> (Double, Double) {
+        let clock = ContinuousClock()
+        let names = (0..<count).map { "worker:\($0)" }
+        let payload: LuaValue = ["a": 1, "b": 2, "c": 3]
+        let from = Address(node: name, agent: "$host")
+        for n in names { _ = engine.enqueue(Envelope(from: from, to: Address(node: name, agent: n), kind: .send, payload: payload)) }
+        while engine.hasWork { engine.step(budget: .max) }
+        let rounds = max(1, messages / count)
+        let loom = clock.measure {
+            for _ in 0..<rounds {
+                for n in names { _ = engine.enqueue(Envelope(from: from, to: Address(node: name, agent: n), kind: .send, payload: payload)) }
+                while engine.hasWork { engine.step(budget: .max) }
+            }
+        }
+        // The same handlers, resumed by C.
+        let ordered = try engine.lua.ref(.table(LuaTable()))
+        for (i, n) in names.enumerated() {
+            guard let h = engine.agents[n]?.onMessage else { throw ReplyError("agent \(n) is not active") }
+            try ordered.set(Int64(i + 1), h)
+        }
+        var failures = 0
+        let c = try clock.measure {
+            failures = try engine.lua.benchmarkResumeBaseline(handlers: ordered, agents: count, messages: rounds * count)
+        }
+        if failures != 0 { throw ReplyError("the C baseline failed \(failures) resumes") }
+        return (RuntimeBenchmark.seconds(loom), RuntimeBenchmark.seconds(c))
+    }
+
+    /// Activates `count` instances; returns seconds per activation and VM bytes per idle agent.
+    func benchmarkActivation(count: Int) throws -> (Double, Double) {
+        engine.lua.collectGarbage()
+        let before = engine.lua.memoryUsed
+        let clock = ContinuousClock()
+        let elapsed = try clock.measure {
+            for i in 0..<count { try engine.activateForBenchmark("worker:\(i)") }
+        }
+        engine.lua.collectGarbage()
+        let bytes = Double(engine.lua.memoryUsed - before) / Double(count)
+        return (RuntimeBenchmark.seconds(elapsed) / Double(count), bytes)
+    }
+}
