@@ -14,22 +14,13 @@ public struct AgentManifest: Sendable, Equatable {
     static let keys = ["name", "domain", "description", "behaviour", "uses"]
 
     public static func load(directory: String) throws(ManifestError) -> AgentManifest {
-        let file = (directory as NSString).appendingPathComponent("agent.toml")
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ManifestError([Diagnostic(file: file, message: "cannot read the agent manifest", hint: "create agent.toml")])
-        }
-        return try parse(text: String(decoding: data, as: UTF8.self), file: file, directory: directory) {
-            FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent($0))
-        }
+        let (file, text) = try ManifestReader.read("agent.toml", in: directory, what: "agent", hint: "create agent.toml")
+        return try parse(text: text, file: file, directory: directory) { ManifestReader.exists($0, in: directory) }
     }
 
     public static func parse(text: String, file: String, directory: String,
                              fileExists: (String) -> Bool) throws(ManifestError) -> AgentManifest {
-        let table: TOMLTable
-        switch ManifestReader.parse(file: file, text: text) {
-        case .success(let t): table = t
-        case .failure(let e): throw e
-        }
+        let table = try ManifestReader.table(file: file, text: text)
         var r = ManifestReader(file: file, text: text)
         r.checkKeys(table, allowed: keys, what: "agent.toml")
         let name = r.name(table, dotted: false, what: "agent")

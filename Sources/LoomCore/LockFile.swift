@@ -66,11 +66,7 @@ public struct LockFile: Sendable, Equatable {
     }
 
     public static func parse(text: String, file: String) throws(ManifestError) -> LockFile {
-        let table: TOMLTable
-        switch ManifestReader.parse(file: file, text: text) {
-        case .success(let t): table = t
-        case .failure(let e): throw e
-        }
+        let table = try ManifestReader.table(file: file, text: text)
         var r = ManifestReader(file: file, text: text)
         let version = r.integer(table, "version")
         if version != 1 { r.report("unsupported lock file version", key: "version", hint: "delete loom.lock and run `loom resolve`") }

@@ -1,3 +1,4 @@
+import Foundation
 import TOMLKit
 
 /// Reads typed fields from a parsed TOML table and collects every problem as a diagnostic with a
@@ -23,6 +24,28 @@ struct ManifestReader {
         } catch {
             return .failure(ManifestError([Diagnostic(file: file, message: "cannot parse TOML: \(error)")]))
         }
+    }
+
+    /// The parsed table, or the syntax error as a ManifestError.
+    static func table(file: String, text: String) throws(ManifestError) -> TOMLTable {
+        switch parse(file: file, text: text) {
+        case .success(let t): return t
+        case .failure(let e): throw e
+        }
+    }
+
+    /// Reads the manifest `name` in `directory`: its path and text, or a diagnostic saying what to do.
+    static func read(_ name: String, in directory: String, what: String, hint: String) throws(ManifestError) -> (file: String, text: String) {
+        let file = (directory as NSString).appendingPathComponent(name)
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ManifestError([Diagnostic(file: file, message: "cannot read the \(what) manifest", hint: hint)])
+        }
+        return (file, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Whether `path`, relative to `directory`, exists.
+    static func exists(_ path: String, in directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(path))
     }
 
     mutating func report(_ message: String, key: String? = nil, element: String? = nil, table: String = "", hint: String? = nil) {

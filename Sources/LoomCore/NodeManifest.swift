@@ -23,20 +23,13 @@ public struct NodeManifest: Sendable, Equatable {
     static let keys = ["name", "parents", "skills", "agents", "hub", "lineage", "prefer", "constitution", "memory"]
 
     public static func load(directory: String) throws(ManifestError) -> NodeManifest {
-        let file = (directory as NSString).appendingPathComponent("node.toml")
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ManifestError([Diagnostic(file: file, message: "cannot read the node manifest",
-                                            hint: "is \(directory) a node? It needs a node.toml")])
-        }
-        return try parse(text: String(decoding: data, as: UTF8.self), file: file, directory: directory)
+        let (file, text) = try ManifestReader.read("node.toml", in: directory, what: "node",
+                                                   hint: "is \(directory) a node? It needs a node.toml")
+        return try parse(text: text, file: file, directory: directory)
     }
 
     public static func parse(text: String, file: String, directory: String) throws(ManifestError) -> NodeManifest {
-        let table: TOMLTable
-        switch ManifestReader.parse(file: file, text: text) {
-        case .success(let t): table = t
-        case .failure(let e): throw e
-        }
+        let table = try ManifestReader.table(file: file, text: text)
         var r = ManifestReader(file: file, text: text)
         r.checkKeys(table, allowed: keys, what: "node.toml")
         let name = r.name(table, dotted: false, what: "node")

@@ -39,23 +39,14 @@ public struct SkillManifest: Sendable, Equatable {
 
     /// Reads `directory/skill.toml`; every problem in it is reported.
     public static func load(directory: String) throws(ManifestError) -> SkillManifest {
-        let file = (directory as NSString).appendingPathComponent("skill.toml")
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ManifestError([Diagnostic(file: file, message: "cannot read the skill manifest", hint: "create skill.toml")])
-        }
-        return try parse(text: String(decoding: data, as: UTF8.self), file: file, directory: directory) {
-            FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent($0))
-        }
+        let (file, text) = try ManifestReader.read("skill.toml", in: directory, what: "skill", hint: "create skill.toml")
+        return try parse(text: text, file: file, directory: directory) { ManifestReader.exists($0, in: directory) }
     }
 
     /// Parses manifest text. `fileExists` answers for paths relative to the skill's folder.
     public static func parse(text: String, file: String, directory: String,
                              fileExists: (String) -> Bool) throws(ManifestError) -> SkillManifest {
-        let table: TOMLTable
-        switch ManifestReader.parse(file: file, text: text) {
-        case .success(let t): table = t
-        case .failure(let e): throw e
-        }
+        let table = try ManifestReader.table(file: file, text: text)
         var r = ManifestReader(file: file, text: text)
         r.checkKeys(table, allowed: keys, what: "skill.toml")
         let name = r.name(table, dotted: true, what: "skill")
