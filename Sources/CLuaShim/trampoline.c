@@ -9,6 +9,8 @@
 #include "CLuaShim.h"
 #include "shim_internal.h"
 
+#include <string.h>
+
 static loom_dispatch_fn swift_dispatch = NULL;
 static loom_release_fn swift_release = NULL;
 static char swift_function_mt_key;
@@ -281,4 +283,82 @@ lua_Integer loom_bench_c_messages(lua_State *L, int handlers, lua_Integer agents
     if (loom_pcall(L, 3, 1) == LUA_OK) failures = lua_tointeger(L, -1);
     lua_settop(L, base);
     return failures;
+}
+
+/* ---- encoded values (LuaValueCodec's format) ---------------------------------------------- */
+
+typedef struct {
+    const unsigned char *p, *end;
+} Reader;
+
+static lua_Unsigned read_leb(lua_State *L, Reader *r) {
+    lua_Unsigned n = 0;
+    int shift = 0;
+    for (;;) {
+        if (r->p >= r->end || shift >= 64) luaL_error(L, "encoded value: bad length");
+        unsigned char b = *r->p++;
+        n |= (lua_Unsigned)(b & 0x7F) << shift;
+        if (!(b & 0x80)) return n;
+        shift += 7;
+    }
+}
+
+static void push_decoded(lua_State *L, Reader *r, int depth) {
+    if (depth > 200) luaL_error(L, "encoded value: nested too deep");
+    if (r->p >= r->end) luaL_error(L, "encoded value: ends early");
+    luaL_checkstack(L, 3, "encoded value");
+    unsigned char tag = *r->p++;
+    switch (tag) {
+        case 0: lua_pushnil(L); return;
+        case 1: lua_pushboolean(L, 0); return;
+        case 2: lua_pushboolean(L, 1); return;
+        case 3: case 4: {
+            if (r->end - r->p < 8) luaL_error(L, "encoded value: ends early");
+            uint64_t v = 0;
+            for (int i = 0; i < 8; i++) v |= (uint64_t)r->p[i] << (8 * i);
+            r->p += 8;
+            if (tag == 3) lua_pushinteger(L, (lua_Integer)v);
+            else { double d; memcpy(&d, &v, sizeof d); lua_pushnumber(L, d); }
+            return;
+        }
+        case 5: {
+            lua_Unsigned n = read_leb(L, r);
+            if ((lua_Unsigned)(r->end - r->p) < n) luaL_error(L, "encoded value: ends early");
+            lua_pushlstring(L, (const char *)r->p, (size_t)n);
+            r->p += n;
+            return;
+        }
+        case 6: {
+            lua_Unsigned n = read_leb(L, r);
+            if (n > (lua_Unsigned)(r->end - r->p)) luaL_error(L, "encoded value: bad table size");
+            lua_createtable(L, 0, (int)n);
+            for (lua_Unsigned i = 0; i < n; i++) {
+                push_decoded(L, r, depth + 1);
+                push_decoded(L, r, depth + 1);
+                if (lua_isnil(L, -2) || (lua_type(L, -2) == LUA_TNUMBER && !lua_isinteger(L, -2) && lua_tonumber(L, -2) != lua_tonumber(L, -2)))
+                    lua_pop(L, 2);   /* a nil or NaN key cannot be stored: skip it */
+                else
+                    lua_rawset(L, -3);
+            }
+            return;
+        }
+        default:
+            luaL_error(L, "encoded value: unknown tag %d", (int)tag);
+    }
+}
+
+static int push_encoded_k(lua_State *L) {
+    Reader r;
+    r.p = (const unsigned char *)lua_touserdata(L, 1);
+    r.end = r.p + (size_t)lua_tointeger(L, 2);
+    lua_settop(L, 0);
+    push_decoded(L, &r, 0);
+    return 1;
+}
+
+int loom_push_encoded_p(lua_State *L, const unsigned char *bytes, size_t length) {
+    lua_pushcfunction(L, push_encoded_k);
+    lua_pushlightuserdata(L, (void *)bytes);
+    lua_pushinteger(L, (lua_Integer)length);
+    return lua_pcall(L, 2, 1, 0);
 }

@@ -29,9 +29,8 @@ final class NodeEngine {
     var kinds: [String: AgentManifest] = [:]
 
     // Scheduling
-    private var runQueue: [String] = []
+    private var runQueue: [AgentSlot] = []
     private var runHead = 0
-    private var queued: Set<String> = []
     private var timers = TimerHeap<Timer.Action>()
     private var nextRequest: UInt64 = 1
     private var pending: [UInt64: PendingAsk] = [:]
@@ -368,9 +367,9 @@ final class NodeEngine {
     }
 
     private func schedule(_ slot: AgentSlot) {
-        guard !queued.contains(slot.name) else { return }
-        queued.insert(slot.name)
-        runQueue.append(slot.name)
+        guard !slot.queued else { return }
+        slot.queued = true
+        runQueue.append(slot)
     }
 
     // MARK: Timers
@@ -409,16 +408,19 @@ final class NodeEngine {
         fireTimers()
         var done = 0
         while done < budget && runHead < runQueue.count {
-            let name = runQueue[runHead]
+            let slot = runQueue[runHead]
             runHead += 1
             if runHead > 4096 && runHead * 2 > runQueue.count {
                 runQueue.removeFirst(runHead)
                 runHead = 0
             }
-            queued.remove(name)
-            guard let slot = agents[name] else { continue }
+            slot.queued = false
             if runOne(slot) { done += 1 }
             if slot.isRunnable { schedule(slot) }
+        }
+        if runHead == runQueue.count {
+            runQueue.removeAll(keepingCapacity: true)
+            runHead = 0
         }
         return done
     }
@@ -689,6 +691,8 @@ final class AgentSlot {
     var totalRestarts = 0
     var backoffUntil: ContinuousClock.Instant?
     var dirty = false
+    /// Whether the slot is in the run queue.
+    var queued = false
 
     struct Group {
         var results: LuaTable

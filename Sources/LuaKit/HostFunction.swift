@@ -1,21 +1,14 @@
 internal import CLuaShim
-import Synchronization
 
 /// The Swift closure behind a host function, retained by Lua through a userdata with `__gc`.
 final class HostFunctionBox {
     let name: String
     let body: LuaState.HostFunction
 
-    /// Boxes alive now, across all states (tests check that none leak).
-    static let live = Atomic<Int>(0)
-
     init(name: String, body: @escaping LuaState.HostFunction) {
         self.name = name
         self.body = body
-        HostFunctionBox.live.add(1, ordering: .relaxed)
     }
-
-    deinit { HostFunctionBox.live.subtract(1, ordering: .relaxed) }
 
     /// Installs the dispatcher and release callbacks in the shim, once per process.
     static let installCallbacks: Void = {

@@ -110,7 +110,8 @@ struct BridgeTests {
 
     @Test("a throwing host function called 10,000 times under pcall leaks nothing")
     func throwingHostFunctionLeaksNothing() throws {
-        let boxesBefore = HostFunctionBox.live.load(ordering: .relaxed)
+        // Tracked objects are counted process-wide but only this test makes them; host-function
+        // boxes are made by tests running in parallel, so the captured object stands for its box.
         do {
             let lua = try LuaState()
             let env = try lua.newEnvironment()
@@ -129,12 +130,10 @@ struct BridgeTests {
                 return n, last
                 """, name: "leak.lua", environment: .table(env)).call()
             #expect(r == [10000, "fail: failed on purpose"])
-            #expect(Tracked.live.load(ordering: .relaxed) == 1)  // only `captured`
-            #expect(HostFunctionBox.live.load(ordering: .relaxed) == boxesBefore + 1)
+            #expect(Tracked.live.load(ordering: .relaxed) == 1)  // only `captured`, held by the function's box
         }
-        // Closing the state (here: dropping it) releases the function and what it captured.
+        // Closing the state (here: dropping it) releases the function's box and what it captured.
         #expect(Tracked.live.load(ordering: .relaxed) == 0)
-        #expect(HostFunctionBox.live.load(ordering: .relaxed) == boxesBefore)
     }
 
     @Test("errors carry kind, chunk, line and traceback")
