@@ -17,6 +17,9 @@ import Synchronization
 /// `node/agent`. Only this actor touches the VM.
 public actor Node {
     public nonisolated let name: String
+    /// Runs the node on a serial queue of its own (see ``NodeExecutor``).
+    private nonisolated let executor: NodeExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     let engine: NodeEngine
     let directory: NodeDirectory
     private var loop: Task<Void, Never>?
@@ -35,6 +38,7 @@ public actor Node {
         let store = try store ?? SQLiteNodeStore(path: (dir as NSString).appendingPathComponent(".loom/node.sqlite"))
         engine = try NodeEngine(lineage: lineage, resolution: resolution, options: options, store: store, logger: logger)
         name = lineage.root.name
+        executor = NodeExecutor(label: "loom.node.\(lineage.root.name)")
         self.directory = directory
         try directory.register(self)
     }
