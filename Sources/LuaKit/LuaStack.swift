@@ -89,16 +89,18 @@ public struct LuaStack {
         case .integer(let i): push(i)
         case .number(let d): push(d)
         case .string(let s): try push(s)
-        case .table:
-            // Built in one protected call from the encoded form: far cheaper than a protected call
-            // per field.
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(64)
-            do { try LuaValueCodec.encode(value, into: &bytes, stable: false) } catch {
-                throw LuaError(kind: .conversion, message: "cannot pass \(error.message.dropFirst("cannot store ".count))")
-            }
+        case .table(let t):
             try reserve(4)
-            try check(bytes.withUnsafeBufferPointer { loom_push_encoded_p(L, $0.baseAddress, $0.count) })
+            try check(loom_createtable_p(L, Int32(clamping: t.array.count), Int32(clamping: t.hash.count)))
+            for (i, v) in t.array.enumerated() {
+                try push(v)
+                try check(loom_rawseti_p(L, -2, lua_Integer(i + 1)))
+            }
+            for (k, v) in t.hash {
+                try push(k)
+                try push(v)
+                try check(loom_rawset_p(L, -3))
+            }
         case .opaque(let o):
             throw LuaError(kind: .conversion, message: "cannot pass a \(o.typeName) copied out of Lua back into Lua; keep a LuaRef to it instead")
         }

@@ -1,5 +1,5 @@
 /// The binary form of a ``LuaValue``: Loom's format for stored agent state (with an `LST1`
-/// header, see `StateCodec` in LoomRuntime) and for handing tables to Lua in one step.
+/// header, see `StateCodec` in LoomRuntime).
 ///
 /// A value is a tag byte and a payload:
 ///

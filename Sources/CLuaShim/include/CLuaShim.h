@@ -111,8 +111,6 @@ int loom_push_swift_function(lua_State *L, void *box);
 /* ---- Protected helpers for Swift (each returns a Lua status; on error the error is on top) ---- */
 
 int loom_pushlstring_p(lua_State *L, const char *s, size_t len);
-/* Pushes one value encoded in LuaValueCodec's format (built in a single protected call). */
-int loom_push_encoded_p(lua_State *L, const unsigned char *bytes, size_t length);
 int loom_createtable_p(lua_State *L, int narr, int nrec);
 int loom_rawset_p(lua_State *L, int idx);             /* t[k] = v, popping k and v */
 int loom_rawseti_p(lua_State *L, int idx, lua_Integer n); /* t[n] = v, popping v */
