@@ -9,7 +9,6 @@
 #include "CLuaShim.h"
 #include "shim_internal.h"
 
-#include <string.h>
 
 static loom_dispatch_fn swift_dispatch = NULL;
 static loom_release_fn swift_release = NULL;

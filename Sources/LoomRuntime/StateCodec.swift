@@ -11,7 +11,7 @@ public enum StateCodec: Sendable {
 
     public static func encode(_ value: LuaValue, path: String = "state") throws(Failure) -> [UInt8] {
         var out = magic
-        try LuaValueCodec.encode(value, into: &out, path: path, stable: true)
+        try LuaValueCodec.encode(value, into: &out, path: path)
         return out
     }
 

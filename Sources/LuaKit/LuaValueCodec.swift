@@ -19,10 +19,9 @@ public enum LuaValueCodec: Sendable {
         public var description: String { message }
     }
 
-    /// Appends `value`. With `stable`, table entries are written in a fixed order (the sequence,
-    /// then keys by type and value), so equal tables give equal bytes. `.opaque` values fail,
-    /// naming their path.
-    public static func encode(_ value: LuaValue, into out: inout [UInt8], path: String = "value", stable: Bool = true) throws(Failure) {
+    /// Appends `value`. Table entries are written in a fixed order (the sequence, then keys by type
+    /// and value), so equal tables give equal bytes. `.opaque` values fail, naming their path.
+    public static func encode(_ value: LuaValue, into out: inout [UInt8], path: String = "value") throws(Failure) {
         switch value {
         case .nil: out.append(0)
         case .boolean(let b): out.append(b ? 2 : 1)
@@ -39,22 +38,10 @@ public enum LuaValueCodec: Sendable {
         case .table(let t):
             out.append(6)
             leb(UInt64(t.count), into: &out)
-            if stable {
-                for (k, v) in t.entries {
-                    let child = path + LuaStack.pathComponent(k)
-                    try encode(k, into: &out, path: child + "[key]", stable: true)
-                    try encode(v, into: &out, path: child, stable: true)
-                }
-            } else {
-                for (i, v) in t.array.enumerated() {
-                    try encode(.integer(Int64(i + 1)), into: &out, path: path, stable: false)
-                    try encode(v, into: &out, path: path + "[\(i + 1)]", stable: false)
-                }
-                for (k, v) in t.hash {
-                    let child = path + LuaStack.pathComponent(k)
-                    try encode(k, into: &out, path: child + "[key]", stable: false)
-                    try encode(v, into: &out, path: child, stable: false)
-                }
+            for (k, v) in t.entries {
+                let child = path + LuaStack.pathComponent(k)
+                try encode(k, into: &out, path: child + "[key]")
+                try encode(v, into: &out, path: child)
             }
         case .opaque(let o):
             throw Failure("cannot store \(path): a \(o.typeName) (only nil, booleans, numbers, strings and tables can be stored)")
