@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+@Suite("loom run and loom agents")
+struct RunCommandTests {
+    /// A copy of Examples/council with the standard skills beside it, so that state starts empty.
+    func council() throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("Examples"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: LoomProcess.packageRoot.appendingPathComponent("Examples/council"),
+                                         to: root.appendingPathComponent("Examples/council"))
+        try FileManager.default.copyItem(at: LoomProcess.packageRoot.appendingPathComponent("Skills"),
+                                         to: root.appendingPathComponent("Skills"))
+        try? FileManager.default.removeItem(at: root.appendingPathComponent("Examples/council/.loom"))
+        return root.appendingPathComponent("Examples/council")
+    }
+
+    @Test("--task delivers one task, prints the reply, and saves state for the next run")
+    func task() throws {
+        let dir = try council()
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent().deletingLastPathComponent()) }
+        let first = try LoomProcess.run(["run", dir.path, "--task", "rewrite the parser", "--to", "chair"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout == "decision #1 on \"rewrite the parser\": no (majority; optimist=yes, skeptic=no, pragmatist=no)\n")
+        let second = try LoomProcess.run(["run", dir.path, "--task", "add a test", "--to", "chair"])
+        #expect(second.stdout.hasPrefix("decision #2 on \"add a test\": yes"))
+        let agents = try LoomProcess.run(["agents", dir.path])
+        #expect(agents.stdout.contains("chair"))
+        #expect(agents.stdout.contains("dormant"))
+        let missing = try LoomProcess.run(["run", dir.path, "--task", "x", "--to", "nobody"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no agent 'nobody' on node 'council'"))
+    }
+
+    @Test("--serve runs until SIGTERM, then shuts down cleanly")
+    func serve() throws {
+        let dir = try council()
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent().deletingLastPathComponent()) }
+        let process = Process()
+        process.executableURL = LoomProcess.executable
+        process.arguments = ["run", dir.path, "--serve"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(process.isRunning)
+        process.terminate()   // SIGTERM
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("SIGTERM: shutting down node 'council'"))
+    }
+}
