@@ -186,7 +186,9 @@ final class NodeEngine {
     private func loadSkill(_ layer: SkillLayer, superModule: LuaRef?) throws -> LuaRef {
         let m = layer.manifest
         let env = try lua.newEnvironment()
-        let granted = Set(m.permissions).intersection(lineageAllowed(layer.origin))
+        // The resolver refused any skill asking for more than the constitution allows its origin,
+        // so what it declares is what it gets.
+        let granted = Set(m.permissions)
         if granted.contains(.log), let logTable { try env.set("log", logTable) }
         if granted.contains(.clock) {
             try env.set("now", api["now"]!)
@@ -211,11 +213,6 @@ final class NodeEngine {
             throw LuaError(kind: .runtime, message: "skill '\(m.name)' must return a table of functions from \(m.entry)", chunk: path)
         }
         return module
-    }
-
-    private func lineageAllowed(_ origin: SkillOrigin) -> Set<Permission> {
-        // The resolver already refused skills asking for more than the constitution allows.
-        Set(Permission.allCases)
     }
 
     // MARK: Agents
@@ -521,8 +518,7 @@ final class NodeEngine {
                 return
             }
             let timeout = seconds(values[safe: 2]?.table?["timeout"]) ?? options.askTimeout
-            var group = AgentSlot.Group(results: LuaTable(), remaining: list.array.count, ids: [])
-            slot.group = group
+            slot.group = AgentSlot.Group(results: LuaTable(), remaining: list.array.count, ids: [])
             slot.waiting = true
             if list.array.isEmpty {
                 slot.group = nil
@@ -531,7 +527,6 @@ final class NodeEngine {
             }
             for (i, item) in list.array.enumerated() {
                 let id = newRequest()
-                group.ids.append(id)
                 slot.group?.ids.append(id)
                 pending[id] = .group(slot.name, i)
                 let toText = item.table?["to"].string ?? item.table?[1].string ?? ""

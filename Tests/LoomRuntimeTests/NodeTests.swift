@@ -41,8 +41,12 @@ struct NodeTests {
         let right = try await start(f, "right", directory: directory)
         #expect(try await left.ask("asker", 5) == 10)
         #expect(try await left.ask("right/echo", ["x": 1]) == ["double": 2, "from": "$host"])
-        let missing = try await left.ask("asker", 5, timeout: .seconds(5))
-        #expect(missing == 10)
+        do {
+            _ = try await left.ask("asker2/echo", 1)
+            Issue.record("expected an error")
+        } catch let error as ReplyError {
+            #expect(error.message == "no node 'asker2' in this process")
+        }
         await right.shutdown()
         await left.shutdown()
     }
