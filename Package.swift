@@ -43,12 +43,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Agent memory: the MemoryStore protocol, SQLite (GRDB, FTS5) as the embedded default.
+        .target(
+            name: "LoomMemory",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // The node: one VM per node actor, agents as coroutines, messages, persistence.
         .target(
             name: "LoomRuntime",
             dependencies: [
                 "LuaKit",
                 "LoomCore",
+                "LoomMemory",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -71,6 +77,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
+        .testTarget(name: "LoomMemoryTests", dependencies: ["LoomMemory", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LuaKit", "LoomCore"]),
         .testTarget(name: "LuaKitTests", dependencies: ["LuaKit"], exclude: ["Fixtures"]),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+public import LoomMemory
 
 /// A store that keeps nothing on disk: for benchmarks and tests that measure the VM alone.
 public final class MemoryNodeStore: NodeStore, @unchecked Sendable {
@@ -12,4 +13,5 @@ public final class MemoryNodeStore: NodeStore, @unchecked Sendable {
     public func saveStates(_ s: [String: [UInt8]]) throws { lock.withLock { states.merge(s) { _, b in b } } }
     public func setStatus(agent: String, status s: String, restarts: Int) throws { lock.withLock { status[agent] = s } }
     public func statuses() throws -> [String: String] { lock.withLock { status } }
+    public func memoryStore() -> (any MemoryStore)? { nil }
 }

@@ -148,6 +148,7 @@ final class NodeEngine {
         let messaging = try lua.ref(.table(LuaTable()))
         for key in ["send", "ask", "ask_all"] { try messaging.set(key, api[key]!) }
         hostTables["messaging@1"] = try lua.readOnly(messaging)
+        if let memory = store.memoryStore() { hostTables["memory@1"] = try makeMemoryTable(memory) }
     }
 
     /// The module or host table serving `key`.
@@ -197,6 +198,7 @@ final class NodeEngine {
         if granted.contains(.messaging) {
             for key in ["send", "ask", "ask_all"] { try env.set(key, api[key]!) }
         }
+        if granted.contains(.memory), let memory = hostTables["memory@1"] { try env.set("memory", memory) }
         if let superModule { try env.set("super", superModule) }
         let allowed = Set((m.requires + m.optional).map(\.key))
         try env.set("use", try lua.function("use") { [unowned self] call in

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+public import LoomMemory
 
 /// What a node persists about its agents. The embedded default is ``SQLiteNodeStore``.
 public protocol NodeStore: Sendable {
@@ -11,6 +12,8 @@ public protocol NodeStore: Sendable {
     func setStatus(agent: String, status: String, restarts: Int) throws
     /// Every agent the store knows, with its status.
     func statuses() throws -> [String: String]
+    /// The agents' memory store in the same database, if this store has one.
+    func memoryStore() -> (any MemoryStore)?
 }
 
 /// The node's database: one SQLite file under the node's `.loom/` folder, in WAL mode, with
@@ -42,8 +45,11 @@ public final class SQLiteNodeStore: NodeStore {
                 )
                 """)
         }
+        MemorySchema.register(in: &migrator)
         try migrator.migrate(queue)
     }
+
+    public func memoryStore() -> (any MemoryStore)? { SQLiteMemoryStore(writer: queue) }
 
     public func loadState(agent: String) throws -> [UInt8]? {
         try queue.read { db in

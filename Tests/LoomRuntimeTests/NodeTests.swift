@@ -256,4 +256,49 @@ struct NodeTests {
         }
         await node.shutdown()
     }
+
+    @Test("memory@1: an agent remembers, recalls and learns; bad options get clear errors")
+    func memory() async throws {
+        let f = try NodeFixture(nodes: ["n": (parents: [], agents: [
+            "scholar": (uses: ["memory@1"], lua: """
+                local memory = use("memory@1")
+                function on_task(t)
+                  if t == "learn" then
+                    memory.remember("the parser fails on nested tables", {tags = {"parser"}, importance = 0.9})
+                    memory.remember("lunch is at noon")
+                    memory.learn("deploy", "failed", "deploy without tests failed")
+                    memory.learn("deploy", "worked", "deploy with tests worked")
+                    return true
+                  elseif t == "recall" then
+                    local found = memory.recall("parser tables", {k = 1})
+                    local lessons = memory.lessons("deploy")
+                    return {top = found[1].text, tags = found[1].tags[1], worked = lessons.worked[1].text,
+                            failed = lessons.failed[1].text}
+                  else
+                    local ok1, e1 = pcall(memory.remember, "")
+                    local ok2, e2 = pcall(memory.remember, "x", {importance = 2})
+                    local ok3, e3 = pcall(memory.remember, "x", {colour = "red"})
+                    local ok4, e4 = pcall(memory.recall, "x", {k = "many"})
+                    return {e1, e2, e3, e4}
+                  end
+                end
+                """),
+            "other": (uses: ["memory@1"], lua: "local memory = use('memory@1') function on_task() return #memory.recall('parser') end"),
+        ], skills: [:])])
+        let node = try await start(f)
+        #expect(try await node.ask("scholar", "learn") == true)
+        let r = try await node.ask("scholar", "recall").table
+        #expect(r?["top"] == "the parser fails on nested tables")
+        #expect(r?["tags"] == "parser")
+        #expect(r?["worked"] == "deploy with tests worked")
+        #expect(r?["failed"] == "deploy without tests failed")
+        #expect(try await node.ask("other", .nil) == 0)
+        let errors = try await node.ask("scholar", "bad").table?.array.compactMap(\.string) ?? []
+        #expect(errors.count == 4)
+        #expect(errors[0].contains("memory.remember: the text is empty"))
+        #expect(errors[1].contains("importance must be between 0 and 1"))
+        #expect(errors[2].contains("unknown option 'colour'"))
+        #expect(errors[3].contains("k must be an integer"))
+        await node.shutdown()
+    }
 }

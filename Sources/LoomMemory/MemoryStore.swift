@@ -1,0 +1,33 @@
+/// Agent memory: each agent writes and reads its own memories. The embedded default is
+/// ``SQLiteMemoryStore``, in the node's database.
+public protocol MemoryStore: Sendable {
+    /// Stores a memory and returns its id. Validates it first (``validate(_:)``).
+    func remember(_ memory: Memory) throws -> Int64
+    /// Stores many memories in one transaction.
+    func remember(batch: [Memory]) throws -> [Int64]
+    /// The agent's memories best matching `query`, ranked; marks them used.
+    func recall(agent: String, query: String, options: RecallOptions) throws -> [RecalledMemory]
+    /// Deletes the agent's memory `id`; false when the agent has no such memory.
+    func forget(agent: String, id: Int64) throws -> Bool
+    /// The agent's memories with task key `task` and an outcome, newest first.
+    func lessons(agent: String, task: String) throws -> [Memory]
+}
+
+extension Memory {
+    /// Checks a memory before it is stored: the errors say what is wrong and the limit.
+    public func validate() throws(MemoryError) {
+        if text.allSatisfy({ $0.isWhitespace }) { throw MemoryError("the text is empty") }
+        let bytes = text.utf8.count
+        if bytes > Memory.maxTextBytes {
+            throw MemoryError("the text is \(bytes) bytes; the limit is \(Memory.maxTextBytes)")
+        }
+        if !(0...1).contains(importance) || importance.isNaN {
+            throw MemoryError("importance must be between 0 and 1 (got \(importance))")
+        }
+        if tags.count > Memory.maxTags { throw MemoryError("at most \(Memory.maxTags) tags (got \(tags.count))") }
+        for tag in tags where tag.isEmpty || tag.utf8.count > 64 || tag.contains(where: { $0.isWhitespace }) {
+            throw MemoryError("tag \"\(tag)\" must be 1 to 64 bytes without spaces")
+        }
+        if let task, task.isEmpty || task.utf8.count > 256 { throw MemoryError("the task key must be 1 to 256 bytes") }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+public import GRDB
+
+/// Memories in SQLite (GRDB), with FTS5 ranking. Shares the node's database writer.
+public final class SQLiteMemoryStore: MemoryStore {
+    let writer: any DatabaseWriter
+    public let ranking: Ranking
+    /// Candidates read from the index before the final scoring.
+    let candidates = 64
+
+    /// `writer` must have been migrated with ``MemorySchema``.
+    public init(writer: any DatabaseWriter, ranking: Ranking = Ranking()) {
+        self.writer = writer
+        self.ranking = ranking
+    }
+
+    public func remember(_ memory: Memory) throws -> Int64 {
+        try remember(batch: [memory])[0]
+    }
+
+    public func remember(batch: [Memory]) throws -> [Int64] {
+        for m in batch { try m.validate() }
+        return try writer.write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO memory (agent, akey, kind, text, tags, importance, outcome, task, source_agent, source_node,
+                                    derived_from, created, last_used, use_count, expires)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            var ids: [Int64] = []
+            ids.reserveCapacity(batch.count)
+            for m in batch {
+                try statement.execute(arguments: [
+                    m.agent, MemorySchema.key(m.agent), m.kind.rawValue, m.text, Self.tagText(m.tags), m.importance,
+                    m.outcome?.rawValue, m.task, m.sourceAgent, m.sourceNode, m.derivedFrom, m.created, m.lastUsed,
+                    m.useCount, m.expires,
+                ])
+                ids.append(db.lastInsertedRowID)
+            }
+            return ids
+        }
+    }
+
+    /// Tags are stored space-separated with a space at each end, so `LIKE '% tag %'` finds one.
+    static func tagText(_ tags: [String]) -> String { tags.isEmpty ? "" : " " + tags.joined(separator: " ") + " " }
+
+    /// The query's words as an FTS5 expression: each word quoted, any may match.
+    static func ftsQuery(_ query: String) -> String? {
+        let words = query.split { !($0.isLetter || $0.isNumber) }.map { "\"" + $0.lowercased() + "\"" }
+        return words.isEmpty ? nil : words.joined(separator: " OR ")
+    }
+
+    public func recall(agent: String, query: String, options: RecallOptions) throws -> [RecalledMemory] {
+        guard (1...100).contains(options.k) else { throw MemoryError("k must be between 1 and 100 (got \(options.k))") }
+        var filters = ["(m.expires IS NULL OR m.expires > ?)"]
+        var arguments: [any DatabaseValueConvertible] = [options.now]
+        if !options.kinds.isEmpty {
+            filters.append("m.kind IN (" + options.kinds.map { _ in "?" }.joined(separator: ", ") + ")")
+            arguments += options.kinds.map(\.rawValue)
+        }
+        for tag in options.tags {
+            filters.append("m.tags LIKE ?")
+            arguments.append("% \(tag) %")
+        }
+        if let since = options.since {
+            filters.append("m.created >= ?")
+            arguments.append(since)
+        }
+        let columns = "m.id, m.agent, m.kind, m.text, m.tags, m.importance, m.outcome, m.task, m.source_agent, m.source_node, m.derived_from, m.created, m.last_used, m.use_count, m.expires"
+        let sql: String
+        var all: [any DatabaseValueConvertible]
+        if let fts = Self.ftsQuery(query) {
+            sql = """
+                SELECT \(columns), bm25(memory_fts, 1.0, 0.5, 0.0) AS rank
+                FROM memory_fts JOIN memory m ON m.id = memory_fts.rowid
+                WHERE memory_fts MATCH ? AND \(filters.joined(separator: " AND "))
+                ORDER BY rank LIMIT \(candidates)
+                """
+            all = ["akey:\(MemorySchema.key(agent)) AND (\(fts))"] + arguments
+        } else {
+            sql = """
+                SELECT \(columns), 0.0 AS rank FROM memory m
+                WHERE m.agent = ? AND \(filters.joined(separator: " AND "))
+                ORDER BY m.created DESC LIMIT \(candidates)
+                """
+            all = [agent] + arguments
+        }
+        return try writer.write { db in
+            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(all))
+            var scored: [RecalledMemory] = rows.map { row in
+                let m = Self.memory(row)
+                let b = -(row["rank"] as Double? ?? 0)
+                let relevance = b > 0 ? b / (1 + b) : 0
+                let (score, recency) = ranking.score(relevance: relevance, age: options.now - m.created, memory: m)
+                return RecalledMemory(memory: m, score: score, relevance: relevance, recency: recency)
+            }
+            scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.memory.id > $1.memory.id }
+            let top = Array(scored.prefix(options.k))
+            let update = try db.cachedStatement(sql: "UPDATE memory SET last_used = ?, use_count = use_count + 1 WHERE id = ?")
+            for r in top { try update.execute(arguments: [options.now, r.memory.id]) }
+            return top.map { r in
+                var r = r
+                r.memory.lastUsed = options.now
+                r.memory.useCount += 1
+                return r
+            }
+        }
+    }
+
+    public func forget(agent: String, id: Int64) throws -> Bool {
+        try writer.write { db in
+            try db.execute(sql: "DELETE FROM memory WHERE id = ? AND agent = ?", arguments: [id, agent])
+            return db.changesCount > 0
+        }
+    }
+
+    public func lessons(agent: String, task: String) throws -> [Memory] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, agent, kind, text, tags, importance, outcome, task, source_agent, source_node, derived_from,
+                       created, last_used, use_count, expires
+                FROM memory m WHERE agent = ? AND task = ? AND outcome IS NOT NULL
+                ORDER BY created DESC, id DESC
+                """, arguments: [agent, task]).map { Self.memory($0, prefixed: false) }
+        }
+    }
+
+    static func memory(_ row: Row, prefixed: Bool = true) -> Memory {
+        let tags = (row["tags"] as String? ?? "").split(separator: " ").map(String.init)
+        return Memory(id: row["id"], agent: row["agent"], kind: Memory.Kind(rawValue: row["kind"]) ?? .episodic,
+                      text: row["text"], tags: tags, importance: row["importance"],
+                      outcome: (row["outcome"] as String?).flatMap(Memory.Outcome.init(rawValue:)), task: row["task"],
+                      sourceAgent: row["source_agent"], sourceNode: row["source_node"], derivedFrom: row["derived_from"],
+                      created: row["created"], lastUsed: row["last_used"], useCount: row["use_count"], expires: row["expires"])
+    }
+}

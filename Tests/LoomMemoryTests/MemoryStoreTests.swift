@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import LoomMemory
+import Testing
+
+@Suite("Memory store")
+struct MemoryStoreTests {
+    static func store() throws -> SQLiteMemoryStore {
+        let queue = try DatabaseQueue()
+        var migrator = DatabaseMigrator()
+        MemorySchema.register(in: &migrator)
+        try migrator.migrate(queue)
+        return SQLiteMemoryStore(writer: queue)
+    }
+
+    static let now = 1_800_000_000.0
+    static let day = 86_400.0
+
+    @Test("ranking on a fixed corpus: relevance, then importance, recency and outcome")
+    func ranking() throws {
+        let s = try Self.store()
+        let ids = try s.remember(batch: [
+            Memory(agent: "a", text: "the parser fails on nested tables", importance: 0.5, created: Self.now - Self.day),
+            Memory(agent: "a", text: "parser rewrite worked: nested tables parse now", importance: 0.9, outcome: .worked, created: Self.now - 2 * Self.day),
+            Memory(agent: "a", text: "the scheduler is fair", importance: 0.5, created: Self.now),
+            Memory(agent: "a", text: "parser idea that failed", importance: 0.2, outcome: .failed, created: Self.now - 30 * Self.day),
+        ])
+        var options = RecallOptions()
+        options.now = Self.now
+        options.k = 4
+        let found = try s.recall(agent: "a", query: "parser nested tables", options: options)
+        #expect(found.map(\.memory.id) == [ids[1], ids[0], ids[3], ])
+        #expect(found[0].score > found[1].score)
+        #expect(found.allSatisfy { $0.relevance > 0 })
+        // An empty query orders by recency, importance and outcome alone.
+        let recent = try s.recall(agent: "a", query: "", options: options)
+        #expect(recent.first?.memory.id == ids[2] || recent.first?.memory.id == ids[1])
+        #expect(recent.count == 4)
+        // Recall marks what it returns as used: twice for one recalled both times, once for the other.
+        #expect(recent.first { $0.memory.id == ids[1] }?.memory.useCount == 2)
+        #expect(recent.first { $0.memory.id == ids[2] }?.memory.useCount == 1)
+    }
+
+    @Test("filters by kind, tags and time; expired memories are not recalled")
+    func filters() throws {
+        let s = try Self.store()
+        _ = try s.remember(batch: [
+            Memory(agent: "a", kind: .semantic, text: "loom uses lua", tags: ["lua", "design"], created: Self.now - 10),
+            Memory(agent: "a", kind: .procedural, text: "to build loom run swift build", tags: ["build"], created: Self.now - 5),
+            Memory(agent: "a", kind: .episodic, text: "loom crashed once", tags: ["lua"], created: Self.now - 1000),
+            Memory(agent: "a", text: "loom secret that expired", created: Self.now - 100, expires: Self.now - 1),
+        ])
+        var o = RecallOptions()
+        o.now = Self.now
+        o.k = 10
+        #expect(try s.recall(agent: "a", query: "loom", options: o).count == 3)
+        o.kinds = [.semantic, .procedural]
+        #expect(try s.recall(agent: "a", query: "loom", options: o).map(\.memory.kind).sorted { $0.rawValue < $1.rawValue } == [.procedural, .semantic])
+        o.kinds = []
+        o.tags = ["lua"]
+        #expect(try s.recall(agent: "a", query: "loom", options: o).count == 2)
+        o.tags = ["lua", "design"]
+        #expect(try s.recall(agent: "a", query: "loom", options: o).map(\.memory.text) == ["loom uses lua"])
+        o.tags = []
+        o.since = Self.now - 50
+        #expect(try s.recall(agent: "a", query: "loom", options: o).count == 2)
+    }
+
+    @Test("agents are isolated: recall, forget and lessons see only the agent's own memories")
+    func isolation() throws {
+        let s = try Self.store()
+        let a = try s.remember(Memory(agent: "a", text: "a knows the launch code", task: "launch"))
+        _ = try s.remember(Memory(agent: "a:1", text: "a:1 knows the launch code too", outcome: .worked, task: "launch"))
+        _ = try s.remember(Memory(agent: "b", text: "b knows the launch code", outcome: .failed, task: "launch"))
+        var o = RecallOptions()
+        o.k = 10
+        #expect(try s.recall(agent: "a", query: "launch code", options: o).map(\.memory.agent) == ["a"])
+        #expect(try s.recall(agent: "a:1", query: "launch code", options: o).map(\.memory.agent) == ["a:1"])
+        #expect(try s.forget(agent: "b", id: a) == false)
+        #expect(try s.recall(agent: "a", query: "launch", options: o).count == 1)
+        #expect(try s.forget(agent: "a", id: a) == true)
+        #expect(try s.recall(agent: "a", query: "launch", options: o).isEmpty)
+        #expect(try s.lessons(agent: "b", task: "launch").map(\.outcome) == [.failed])
+    }
+
+    @Test("lessons: what worked and what failed for a task, newest first")
+    func lessons() throws {
+        let s = try Self.store()
+        _ = try s.remember(batch: [
+            Memory(agent: "a", text: "tried A", outcome: .failed, task: "deploy", created: 1),
+            Memory(agent: "a", text: "tried B", outcome: .worked, task: "deploy", created: 2),
+            Memory(agent: "a", text: "note without outcome", task: "deploy", created: 3),
+            Memory(agent: "a", text: "tried C", outcome: .worked, task: "deploy", created: 4),
+        ])
+        #expect(try s.lessons(agent: "a", task: "deploy").map(\.text) == ["tried C", "tried B", "tried A"])
+    }
+
+    @Test("bad input gets a clear error", arguments: [
+        (Memory(agent: "a", text: "   "), "the text is empty"),
+        (Memory(agent: "a", text: String(repeating: "x", count: Memory.maxTextBytes + 1)), "the text is 65537 bytes; the limit is 65536"),
+        (Memory(agent: "a", text: "x", importance: 1.5), "importance must be between 0 and 1 (got 1.5)"),
+        (Memory(agent: "a", text: "x", tags: ["two words"]), "tag \"two words\" must be 1 to 64 bytes without spaces"),
+    ])
+    func badInput(memory: Memory, message: String) throws {
+        let s = try Self.store()
+        #expect(throws: MemoryError(message)) { try s.remember(memory) }
+        var o = RecallOptions()
+        o.k = 0
+        #expect(throws: MemoryError("k must be between 1 and 100 (got 0)")) { try s.recall(agent: "a", query: "x", options: o) }
+    }
+
+    @Test("query syntax cannot break out of the agent's index")
+    func hostileQuery() throws {
+        let s = try Self.store()
+        _ = try s.remember(Memory(agent: "b", text: "b private"))
+        _ = try s.remember(Memory(agent: "a", text: "a public"))
+        var o = RecallOptions()
+        o.k = 10
+        for q in ["private OR akey:*", "\" OR 1", "NEAR(private b)", "b private) OR (private", "*"] {
+            #expect(try s.recall(agent: "a", query: q, options: o).allSatisfy { $0.memory.agent == "a" })
+        }
+    }
+}
