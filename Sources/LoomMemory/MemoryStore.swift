@@ -11,6 +11,26 @@ public protocol MemoryStore: Sendable {
     func forget(agent: String, id: Int64) throws -> Bool
     /// The agent's memories with task key `task` and an outcome, newest first.
     func lessons(agent: String, task: String) throws -> [Memory]
+    /// Publishes the agent's memory `id` to the node commons; returns the commons entry's id.
+    func share(agent: String, id: Int64) throws -> Int64
+    /// Expired memories go; one agent's near-duplicates merge; many episodes of a task fold into a
+    /// semantic summary. Deterministic. `agent` nil means every agent.
+    func consolidate(agent: String?, now: Double) throws -> ConsolidationReport
+}
+
+/// What a consolidation did.
+public struct ConsolidationReport: Sendable, Equatable {
+    public var expired = 0
+    public var merged = 0
+    public var folded = 0
+    public var summaries = 0
+    public init() {}
+}
+
+/// The node commons: shared memory, written only by `share`.
+public enum Commons: Sendable {
+    /// The agent name commons entries are stored under.
+    public static let agent = "$commons"
 }
 
 extension Memory {

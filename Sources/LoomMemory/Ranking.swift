@@ -8,6 +8,11 @@ import Foundation
 /// `relevance` is FTS5's bm25 turned into 0…1 as `b / (1 + b)` (bm25 is negated so larger is
 /// better); with an empty query it is 0 and recall orders by the other terms. `age` is the time
 /// since the memory was created.
+///
+/// A commons entry's score is multiplied by its author's track record, `(worked + 1) / (worked +
+/// failed + 2)` over the author's own memories with an outcome: an author whose lessons mostly
+/// failed, or a fresh author with no record (0.5), weighs less than one whose lessons worked. A
+/// poisoning agent must first build a record of successes, in its own memory, to be heard.
 public struct Ranking: Sendable, Equatable {
     public var text: Double = 1.0
     public var recency: Double = 0.3
@@ -39,6 +44,8 @@ public struct RecallOptions: Sendable, Equatable {
     public var tags: [String] = []
     /// Only memories created at or after this time (Unix seconds).
     public var since: Double?
+    /// Include the node commons. Their scores are multiplied by their author's track record.
+    public var commons = false
     public var now: Double = Date().timeIntervalSince1970
 
     public init() {}

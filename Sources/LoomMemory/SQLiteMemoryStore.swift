@@ -75,22 +75,30 @@ public final class SQLiteMemoryStore: MemoryStore {
                 WHERE memory_fts MATCH ? AND \(filters.joined(separator: " AND "))
                 ORDER BY rank LIMIT \(candidates)
                 """
-            all = ["akey:\(MemorySchema.key(agent)) AND (\(fts))"] + arguments
+            let scope = options.commons
+                ? "(akey:\(MemorySchema.key(agent)) OR akey:\(MemorySchema.key(Commons.agent)))"
+                : "akey:\(MemorySchema.key(agent))"
+            all = ["\(scope) AND (\(fts))"] + arguments
         } else {
             sql = """
                 SELECT \(columns), 0.0 AS rank FROM memory m
-                WHERE m.agent = ? AND \(filters.joined(separator: " AND "))
+                WHERE m.agent IN (?, ?) AND \(filters.joined(separator: " AND "))
                 ORDER BY m.created DESC LIMIT \(candidates)
                 """
-            all = [agent] + arguments
+            all = [agent, options.commons ? Commons.agent : agent] + arguments
         }
         return try writer.write { db in
             let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(all))
-            var scored: [RecalledMemory] = rows.map { row in
+            var trust: [String: Double] = [:]
+            var scored: [RecalledMemory] = try rows.map { row in
                 let m = Self.memory(row)
                 let b = -(row["rank"] as Double? ?? 0)
                 let relevance = b > 0 ? b / (1 + b) : 0
-                let (score, recency) = ranking.score(relevance: relevance, age: options.now - m.created, memory: m)
+                var (score, recency) = ranking.score(relevance: relevance, age: options.now - m.created, memory: m)
+                if m.agent == Commons.agent {
+                    if trust[m.sourceAgent] == nil { trust[m.sourceAgent] = try Self.trackRecord(db, m.sourceAgent) }
+                    score *= trust[m.sourceAgent]!
+                }
                 return RecalledMemory(memory: m, score: score, relevance: relevance, recency: recency)
             }
             scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.memory.id > $1.memory.id }
@@ -104,6 +112,92 @@ public final class SQLiteMemoryStore: MemoryStore {
                 return r
             }
         }
+    }
+
+    /// `(worked + 1) / (worked + failed + 2)` over the author's memories with an outcome.
+    static func trackRecord(_ db: Database, _ author: String) throws -> Double {
+        let row = try Row.fetchOne(db, sql: """
+            SELECT SUM(outcome = 'worked') AS w, SUM(outcome = 'failed') AS f FROM memory WHERE agent = ? AND outcome IS NOT NULL
+            """, arguments: [author])
+        let worked = Double(row?["w"] as Int? ?? 0), failed = Double(row?["f"] as Int? ?? 0)
+        return (worked + 1) / (worked + failed + 2)
+    }
+
+    public func share(agent: String, id: Int64) throws -> Int64 {
+        guard agent != Commons.agent else { throw MemoryError("the commons cannot share") }
+        let original = try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM memory WHERE id = ? AND agent = ?", arguments: [id, agent]).map { Self.memory($0) }
+        }
+        guard let original else { throw MemoryError("agent '\(agent)' has no memory \(id)") }
+        var entry = original
+        entry.agent = Commons.agent
+        entry.sourceAgent = agent
+        entry.derivedFrom = id
+        entry.useCount = 0
+        entry.lastUsed = nil
+        return try remember(entry)
+    }
+
+    public func consolidate(agent: String?, now: Double) throws -> ConsolidationReport {
+        try writer.write { db in
+            var report = ConsolidationReport()
+            let scope = agent == nil ? "" : " AND agent = ?"
+            let args: [any DatabaseValueConvertible] = agent.map { [$0] } ?? []
+            // 1. Expired memories go.
+            try db.execute(sql: "DELETE FROM memory WHERE expires IS NOT NULL AND expires <= ?" + scope,
+                           arguments: StatementArguments([now] + args))
+            report.expired = db.changesCount
+            // 2. Near-duplicates of one agent (same words, case and punctuation aside) merge into
+            //    the newest: use counts add up, the newest outcome stays, importance is the highest.
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM memory WHERE agent != ?" + scope + " ORDER BY agent, created DESC, id DESC",
+                                        arguments: StatementArguments([Commons.agent] + args))
+            var keep: [String: Memory] = [:]
+            for m in rows.map({ Self.memory($0) }) {
+                let key = m.agent + "\u{0}" + m.kind.rawValue + "\u{0}" + Self.normalized(m.text)
+                guard var newest = keep[key] else {
+                    keep[key] = m
+                    continue
+                }
+                newest.useCount += m.useCount
+                newest.importance = max(newest.importance, m.importance)
+                if newest.outcome == nil { newest.outcome = m.outcome }
+                newest.tags = Array(Set(newest.tags + m.tags)).sorted()
+                keep[key] = newest
+                try db.execute(sql: "DELETE FROM memory WHERE id = ?", arguments: [m.id])
+                try db.execute(sql: "UPDATE memory SET use_count = ?, importance = ?, outcome = ?, tags = ? WHERE id = ?",
+                               arguments: [newest.useCount, newest.importance, newest.outcome?.rawValue, Self.tagText(newest.tags), newest.id])
+                report.merged += 1
+            }
+            // 3. Five or more episodes with outcomes for one task fold into one semantic summary.
+            let groups = try Row.fetchAll(db, sql: """
+                SELECT agent, task, SUM(outcome = 'worked') AS w, SUM(outcome = 'failed') AS f, COUNT(*) AS n, MAX(created) AS last
+                FROM memory WHERE kind = 'episodic' AND task IS NOT NULL AND outcome IS NOT NULL AND agent != ?\(scope)
+                GROUP BY agent, task HAVING COUNT(*) >= 5 ORDER BY agent, task
+                """, arguments: StatementArguments([Commons.agent] + args))
+            for g in groups {
+                let a: String = g["agent"], task: String = g["task"]
+                let worked: Int = g["w"], failed: Int = g["f"]
+                let newest = try Row.fetchOne(db, sql: """
+                    SELECT outcome FROM memory WHERE agent = ? AND task = ? AND kind = 'episodic' AND outcome IS NOT NULL
+                    ORDER BY created DESC, id DESC LIMIT 1
+                    """, arguments: [a, task])?["outcome"] as String?
+                try db.execute(sql: "DELETE FROM memory WHERE agent = ? AND task = ? AND kind = 'episodic' AND outcome IS NOT NULL",
+                               arguments: [a, task])
+                report.folded += db.changesCount
+                let text = "\(task): worked \(worked) times, failed \(failed) times; most recently it \(newest ?? "?")"
+                try db.execute(sql: """
+                    INSERT INTO memory (agent, akey, kind, text, tags, importance, outcome, task, source_agent, source_node, created, use_count)
+                    VALUES (?, ?, 'semantic', ?, ' summary ', 0.7, ?, ?, ?, '', ?, 0)
+                    """, arguments: [a, MemorySchema.key(a), text, newest, task, a, (g["last"] as Double?) ?? now])
+                report.summaries += 1
+            }
+            return report
+        }
+    }
+
+    /// Lower case, words only, single spaces: what "near-duplicate" compares.
+    static func normalized(_ text: String) -> String {
+        text.lowercased().split { !($0.isLetter || $0.isNumber) }.joined(separator: " ")
     }
 
     public func forget(agent: String, id: Int64) throws -> Bool {

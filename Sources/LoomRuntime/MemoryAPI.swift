@@ -56,8 +56,11 @@ extension NodeEngine {
                     case "since":
                         guard let s = v.number else { throw call.argumentError(2, "since must be a time in seconds") }
                         options.since = s
+                    case "commons":
+                        guard let b = v.boolean else { throw call.argumentError(2, "commons must be a boolean") }
+                        options.commons = b
                     default:
-                        throw call.argumentError(2, "unknown option '\(k.description)' (k, kind, tags, since)")
+                        throw call.argumentError(2, "unknown option '\(k.description)' (k, kind, tags, since, commons)")
                     }
                 }
             }
@@ -71,6 +74,7 @@ extension NodeEngine {
                 if case .table(var tt) = t {
                     if let o = r.memory.outcome { tt["outcome"] = .string(LuaString(o.rawValue)) }
                     if let task = r.memory.task { tt["task"] = .string(LuaString(task)) }
+                    if r.memory.agent == Commons.agent { tt["author"] = .string(LuaString(r.memory.sourceAgent)) }
                     t = .table(tt)
                 }
                 return t
@@ -81,6 +85,20 @@ extension NodeEngine {
             let who = try agent("forget")
             let id = try call.integer(1)
             do { return try call.results(try store.forget(agent: who, id: id)) } catch { throw fail("forget", error) }
+        })
+        try table.set("share", try lua.function("memory.share") { call in
+            let who = try agent("share")
+            let id = try call.integer(1)
+            do { return try call.results(try store.share(agent: who, id: id)) } catch { throw fail("share", error) }
+        })
+        try table.set("consolidate", try lua.function("memory.consolidate") { call in
+            let who = try agent("consolidate")
+            do {
+                let r = try store.consolidate(agent: who, now: Date().timeIntervalSince1970)
+                let report: LuaValue = ["expired": .integer(Int64(r.expired)), "merged": .integer(Int64(r.merged)),
+                                        "folded": .integer(Int64(r.folded)), "summaries": .integer(Int64(r.summaries))]
+                return try call.results(report)
+            } catch { throw fail("consolidate", error) }
         })
         try table.set("lessons", try lua.function("memory.lessons") { call in
             let who = try agent("lessons")

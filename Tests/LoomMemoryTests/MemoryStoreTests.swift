@@ -121,3 +121,71 @@ struct MemoryStoreTests {
         }
     }
 }
+
+@Suite("Memory commons and consolidation")
+struct CommonsTests {
+    @Test("share writes the commons with provenance; no agent can forget or re-share another's entry")
+    func commonsGuards() throws {
+        let s = try MemoryStoreTests.store()
+        let mine = try s.remember(Memory(agent: "a", text: "the build needs liblua5.4-dev"))
+        let shared = try s.share(agent: "a", id: mine)
+        #expect(throws: MemoryError("agent 'b' has no memory \(mine)")) { try s.share(agent: "b", id: mine) }
+        #expect(throws: MemoryError("agent 'b' has no memory \(shared)")) { try s.share(agent: "b", id: shared) }
+        #expect(try s.forget(agent: "b", id: shared) == false)
+        #expect(try s.forget(agent: "a", id: shared) == false)   // not even the author: the entry is the node's
+        var o = RecallOptions()
+        #expect(try s.recall(agent: "b", query: "build liblua", options: o).isEmpty)
+        o.commons = true
+        let found = try s.recall(agent: "b", query: "build liblua", options: o)
+        #expect(found.count == 1)
+        #expect(found[0].memory.agent == Commons.agent)
+        #expect(found[0].memory.sourceAgent == "a")
+        #expect(found[0].memory.derivedFrom == mine)
+    }
+
+    @Test("commons entries are weighted by their author's track record")
+    func trackRecord() throws {
+        let s = try MemoryStoreTests.store()
+        let now = 1_800_000_000.0
+        for i in 0..<4 { _ = try s.remember(Memory(agent: "good", text: "lesson \(i)", outcome: .worked, task: "t", created: now)) }
+        for i in 0..<4 { _ = try s.remember(Memory(agent: "bad", text: "lesson \(i)", outcome: .failed, task: "t", created: now)) }
+        let g = try s.remember(Memory(agent: "good", text: "restart the service to fix it", created: now))
+        let b = try s.remember(Memory(agent: "bad", text: "restart the service to fix it", created: now))
+        _ = try s.share(agent: "bad", id: b)
+        _ = try s.share(agent: "good", id: g)
+        var o = RecallOptions()
+        o.commons = true
+        o.now = now
+        let found = try s.recall(agent: "c", query: "restart service", options: o)
+        #expect(found.map(\.memory.sourceAgent) == ["good", "bad"])
+        #expect(found[0].score > 2 * found[1].score)
+    }
+
+    @Test("consolidation: expiry, near-duplicates merged, episodes folded into a summary")
+    func consolidation() throws {
+        let s = try MemoryStoreTests.store()
+        let now = 1_800_000_000.0
+        _ = try s.remember(batch: [
+            Memory(agent: "a", text: "gone", created: now - 10, expires: now - 1),
+            Memory(agent: "a", text: "The parser is slow!", importance: 0.4, outcome: .failed, created: now - 30),
+            Memory(agent: "a", text: "the parser is slow", importance: 0.8, created: now - 20),
+            Memory(agent: "b", text: "the parser is slow", created: now - 20),
+        ] + (0..<6).map { i in
+            Memory(agent: "a", text: "deploy attempt \(i)", outcome: i < 4 ? .worked : .failed, task: "deploy", created: now - 100 + Double(i))
+        })
+        let report = try s.consolidate(agent: nil, now: now)
+        #expect(report == { var r = ConsolidationReport(); r.expired = 1; r.merged = 1; r.folded = 6; r.summaries = 1; return r }())
+        var o = RecallOptions()
+        o.now = now
+        o.k = 10
+        let slow = try s.recall(agent: "a", query: "parser slow", options: o)
+        #expect(slow.count == 1)
+        #expect(slow[0].memory.importance == 0.8)
+        #expect(slow[0].memory.outcome == .failed)
+        #expect(try s.recall(agent: "b", query: "parser slow", options: o).count == 1)
+        let summary = try s.recall(agent: "a", query: "deploy", options: o)
+        #expect(summary.map(\.memory.text) == ["deploy: worked 4 times, failed 2 times; most recently it failed"])
+        #expect(summary[0].memory.kind == .semantic)
+        #expect(try s.consolidate(agent: nil, now: now) == ConsolidationReport())   // idempotent
+    }
+}
