@@ -66,6 +66,7 @@ let package = Package(
                 "LuaKit",
                 "LoomCore",
                 "LoomRuntime",
+                "LoomMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -82,7 +83,8 @@ let package = Package(
         .testTarget(name: "LuaKitTests", dependencies: ["LuaKit"], exclude: ["Fixtures"]),
         .testTarget(
             name: "LoomCLITests",
-            dependencies: ["LoomCLI", "LuaKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LoomCLI", "LuaKit", "LoomMemory", "LoomRuntime",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
     ]
 )

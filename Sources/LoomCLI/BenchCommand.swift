@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LoomCore
+import LoomMemory
 import LoomRuntime
 import LuaKit
 
@@ -9,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run Loom's benchmarks (build with -c release).",
-        subcommands: [BenchLuaCommand.self, BenchResolveCommand.self, BenchRuntimeCommand.self]
+        subcommands: [BenchLuaCommand.self, BenchResolveCommand.self, BenchRuntimeCommand.self, BenchMemoryCommand.self]
     )
 }
 
@@ -172,5 +173,40 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
             "host_ask_us": r.hostAskMicroseconds, "agent_ask_us": r.agentAskMicroseconds, "nodes": r.nodes,
             "agents_per_node": r.agentsPerNode, "many_nodes_s": r.manyNodesSeconds, "peak_rss_bytes": r.peakRSSBytes,
         ])
+    }
+}
+
+struct BenchMemoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory",
+        abstract: "Agent memory: remember throughput, recall latency in a crowded store, bytes on disk.",
+        discussion: "Prints a table, then one JSON line with every figure."
+    )
+
+    @Option(help: "Agents in the store.")
+    var agents = 1000
+
+    @Option(help: "Memories per agent.")
+    var perAgent = 1000
+
+    func validate() throws {
+        guard agents > 0, perAgent > 0 else { throw ValidationError("--agents and --per-agent must be positive") }
+    }
+
+    func run() throws {
+        #if DEBUG
+        printError("warning: this is a debug build; run `swift run -c release loom bench memory` for real figures")
+        #endif
+        var bench = MemoryBenchmark()
+        bench.agents = agents
+        bench.perAgent = perAgent
+        let r = try bench.run { printError("  running: \($0)") }
+        print(String(format: "remember: %.0f/s batched (%d per transaction), %.0f/s one by one", r.batchedPerSecond, r.perAgent, r.singlePerSecond))
+        print(String(format: "recall, one agent among %d x %d memories: p50 %.0f µs, p99 %.0f µs", r.agents, r.perAgent,
+                     r.recallP50Microseconds, r.recallP99Microseconds))
+        print(String(format: "on disk: %.0f bytes per memory", r.bytesPerMemory))
+        try printJSON(["remember_batched_per_s": r.batchedPerSecond, "remember_single_per_s": r.singlePerSecond,
+                       "agents": r.agents, "per_agent": r.perAgent, "recall_p50_us": r.recallP50Microseconds,
+                       "recall_p99_us": r.recallP99Microseconds, "bytes_per_memory": r.bytesPerMemory])
     }
 }

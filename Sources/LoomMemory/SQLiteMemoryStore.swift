@@ -195,6 +195,40 @@ public final class SQLiteMemoryStore: MemoryStore {
         }
     }
 
+    /// Every memory (of every agent and the commons), by id: for export.
+    public func all() throws -> [Memory] {
+        try writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM memory ORDER BY id").map { Self.memory($0) } }
+    }
+
+    /// Inserts memories exactly as given, ids included (for import); an id already present is an error.
+    public func importAll(_ memories: [Memory]) throws {
+        for m in memories { try m.validate() }
+        try writer.write { db in
+            for m in memories {
+                if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM memory WHERE id = ?)", arguments: [m.id]) == true {
+                    throw MemoryError("memory \(m.id) already exists; import into an empty store")
+                }
+                try db.execute(sql: """
+                    INSERT INTO memory (id, agent, akey, kind, text, tags, importance, outcome, task, source_agent, source_node,
+                                        derived_from, created, last_used, use_count, expires)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [m.id, m.agent, MemorySchema.key(m.agent), m.kind.rawValue, m.text, Self.tagText(m.tags),
+                                     m.importance, m.outcome?.rawValue, m.task, m.sourceAgent, m.sourceNode, m.derivedFrom,
+                                     m.created, m.lastUsed, m.useCount, m.expires])
+            }
+        }
+    }
+
+    /// Counts by kind, by agent (the commons included) and in total.
+    public func stats() throws -> (total: Int, byKind: [String: Int], byAgent: [String: Int]) {
+        try writer.read { db in
+            var kinds: [String: Int] = [:], agents: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM memory GROUP BY kind") { kinds[row["kind"]] = row["n"] }
+            for row in try Row.fetchAll(db, sql: "SELECT agent, COUNT(*) AS n FROM memory GROUP BY agent") { agents[row["agent"]] = row["n"] }
+            return (agents.values.reduce(0, +), kinds, agents)
+        }
+    }
+
     /// Lower case, words only, single spaces: what "near-duplicate" compares.
     static func normalized(_ text: String) -> String {
         text.lowercased().split { !($0.isLetter || $0.isNumber) }.joined(separator: " ")

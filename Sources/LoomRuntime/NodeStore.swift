@@ -51,6 +51,20 @@ public final class SQLiteNodeStore: NodeStore {
 
     public func memoryStore() -> (any MemoryStore)? { SQLiteMemoryStore(writer: queue) }
 
+    /// The agents' memory in this database.
+    public var memory: SQLiteMemoryStore { SQLiteMemoryStore(writer: queue) }
+
+    /// Copies the whole database to `path` with SQLite's online backup API.
+    public func backup(to path: String) throws {
+        let target = try DatabaseQueue(path: path)
+        try queue.backup(to: target)
+    }
+
+    /// The node database of the node in `directory`.
+    public static func forNode(_ directory: String) throws -> SQLiteNodeStore {
+        try SQLiteNodeStore(path: (directory as NSString).appendingPathComponent(".loom/node.sqlite"))
+    }
+
     public func loadState(agent: String) throws -> [UInt8]? {
         try queue.read { db in
             try Data.fetchOne(db, sql: "SELECT state FROM agent WHERE name = ?", arguments: [agent]).map { Array($0) }

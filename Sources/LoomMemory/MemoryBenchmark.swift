@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+
+/// `loom bench memory`: remember throughput, recall latency in a crowded store, bytes on disk.
+public struct MemoryBenchmark: Sendable {
+    public struct Results: Sendable {
+        public var batchedPerSecond: Double
+        public var singlePerSecond: Double
+        public var agents: Int
+        public var perAgent: Int
+        public var recallP50Microseconds: Double
+        public var recallP99Microseconds: Double
+        public var bytesPerMemory: Double
+    }
+
+    public var agents = 1000
+    public var perAgent = 1000
+    public var singles = 2000
+    public var recalls = 2000
+
+    public init() {}
+
+    /// A deterministic sentence of 8 to 12 words from a fixed vocabulary.
+    static func sentence(_ seed: inout UInt64) -> String {
+        func next() -> UInt64 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return seed >> 33
+        }
+        let words = 8 + Int(next() % 5)
+        return (0..<words).map { _ in vocabulary[Int(next() % UInt64(vocabulary.count))] }.joined(separator: " ")
+    }
+
+    static let vocabulary: [String] = {
+        let stems = ["parse", "build", "deploy", "test", "cache", "index", "query", "agent", "skill", "node", "memory",
+                     "lineage", "bundle", "hub", "message", "flow", "vote", "budget", "sandbox", "script", "table",
+                     "string", "pattern", "error", "retry", "timeout", "schedule", "persist", "recall", "share"]
+        let suffixes = ["", "s", "ed", "ing", "er", "ion", "able", "ful", "ly", "ness"]
+        var out: [String] = []
+        for (i, s) in stems.enumerated() { for (j, x) in suffixes.enumerated() { out.append(s + x + (i * j % 7 == 0 ? "" : String(i * 10 + j))) } }
+        return out
+    }()
+
+    /// Opens a memory store on a new file with the node database's settings (WAL, synchronous NORMAL).
+    static func open(_ path: String) throws -> (DatabaseQueue, SQLiteMemoryStore) {
+        var config = Configuration()
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        var migrator = DatabaseMigrator()
+        MemorySchema.register(in: &migrator)
+        try migrator.migrate(queue)
+        return (queue, SQLiteMemoryStore(writer: queue))
+    }
+
+    public func run(progress: (String) -> Void = { _ in }) throws -> Results {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-membench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (queue, store) = try Self.open(dir + "/memory.sqlite")
+        let clock = ContinuousClock()
+        var seed: UInt64 = 42
+        let now = Date().timeIntervalSince1970
+
+        // Batched: the whole crowd, 1,000 memories a transaction.
+        progress("remember \(agents * perAgent) memories in batches of \(perAgent)")
+        var batches: [[Memory]] = []
+        for a in 0..<agents {
+            var batch: [Memory] = []
+            batch.reserveCapacity(perAgent)
+            for i in 0..<perAgent {
+                let outcome: Memory.Outcome? = i % 7 == 0 ? .worked : (i % 11 == 0 ? .failed : nil)
+                let created = now - Double(i) * 60
+                batch.append(Memory(agent: "agent:\(a)", text: Self.sentence(&seed), tags: ["t\(i % 10)"],
+                                    importance: Double(i % 10) / 10, outcome: outcome, task: "task\(i % 20)", created: created))
+            }
+            batches.append(batch)
+        }
+        let batched = try clock.measure { for b in batches { _ = try store.remember(batch: b) } }
+
+        // One by one: a transaction each.
+        progress("remember \(singles) memories one by one")
+        let singleMemories = (0..<singles).map { _ in Memory(agent: "single", text: Self.sentence(&seed), created: now) }
+        let single = try clock.measure { for m in singleMemories { _ = try store.remember(m) } }
+
+        // Recall latency for one agent at a time, in the crowded store.
+        progress("\(recalls) recalls")
+        var latencies: [Double] = []
+        var options = RecallOptions()
+        options.k = 5
+        for r in 0..<recalls {
+            let agent = "agent:\(r * 7919 % agents)"
+            let query = Self.sentence(&seed).split(separator: " ").prefix(3).joined(separator: " ")
+            let t = try clock.measure { _ = try store.recall(agent: agent, query: query, options: options) }
+            latencies.append(Self.seconds(t) * 1e6)
+        }
+        latencies.sort()
+
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        let bytes = files.reduce(0) { sum, f in
+            sum + ((try? FileManager.default.attributesOfItem(atPath: dir + "/" + f)[.size] as? Int) ?? 0)
+        }
+        let total = agents * perAgent + singles
+        return Results(batchedPerSecond: Double(agents * perAgent) / Self.seconds(batched),
+                       singlePerSecond: Double(singles) / Self.seconds(single), agents: agents, perAgent: perAgent,
+                       recallP50Microseconds: latencies[latencies.count / 2],
+                       recallP99Microseconds: latencies[min(latencies.count - 1, latencies.count * 99 / 100)],
+                       bytesPerMemory: Double(bytes) / Double(total))
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        let (s, atto) = d.components
+        return Double(s) + Double(atto) / 1e18
+    }
+}
