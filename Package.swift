@@ -84,7 +84,8 @@ let package = Package(
         .testTarget(
             name: "LoomCLITests",
             dependencies: ["LoomCLI", "LuaKit", "LoomMemory", "LoomRuntime",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

@@ -91,3 +91,20 @@ struct MemoryCommand: ParsableCommand {
         }
     }
 }
+
+/// `loom _memory-writer NODE COUNT`: remembers COUNT memories one by one, printing each id once its
+/// transaction has committed. Hidden: the crash test kills it with SIGKILL at random points.
+struct MemoryWriterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "_memory-writer", shouldDisplay: false)
+
+    @Argument var node: String
+    @Argument var count: Int
+
+    func run() throws {
+        let store = try SQLiteNodeStore.forNode(node).memory
+        for i in 0..<count {
+            let id = try store.remember(Memory(agent: "writer", text: "crash test memory number \(i)"))
+            FileHandle.standardOutput.write(Data("\(id)\n".utf8))   // unbuffered: written means acknowledged
+        }
+    }
+}
