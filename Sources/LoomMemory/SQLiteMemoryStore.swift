@@ -21,32 +21,53 @@ public final class SQLiteMemoryStore: MemoryStore {
     public func remember(batch: [Memory]) throws -> [Int64] {
         for m in batch { try m.validate() }
         return try writer.write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO memory (agent, akey, kind, text, tags, importance, outcome, task, source_agent, source_node,
-                                    derived_from, created, last_used, use_count, expires)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
             var ids: [Int64] = []
             ids.reserveCapacity(batch.count)
-            for m in batch {
-                try statement.execute(arguments: [
-                    m.agent, MemorySchema.key(m.agent), m.kind.rawValue, m.text, Self.tagText(m.tags), m.importance,
-                    m.outcome?.rawValue, m.task, m.sourceAgent, m.sourceNode, m.derivedFrom, m.created, m.lastUsed,
-                    m.useCount, m.expires,
-                ])
-                ids.append(db.lastInsertedRowID)
-            }
+            for m in batch { ids.append(try Self.insert(db, m, id: nil)) }
             return ids
         }
+    }
+
+    /// Inserts a memory and its index entry; returns its id.
+    static func insert(_ db: Database, _ m: Memory, id: Int64?) throws -> Int64 {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO memory (id, agent, kind, text, tags, importance, outcome, task, source_agent, source_node,
+                                derived_from, created, last_used, use_count, expires)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [
+            id, m.agent, m.kind.rawValue, m.text, tagText(m.tags), m.importance, m.outcome?.rawValue, m.task,
+            m.sourceAgent, m.sourceNode, m.derivedFrom, m.created, m.lastUsed, m.useCount, m.expires,
+        ])
+        let rowID = db.lastInsertedRowID
+        try index(db, rowID, agent: m.agent, text: m.text, tags: m.tags)
+        return rowID
+    }
+
+    /// Writes the agent-scoped tokens of a memory into the index.
+    static func index(_ db: Database, _ id: Int64, agent: String, text: String, tags: [String]) throws {
+        let key = MemorySchema.key(agent)
+        try db.cachedStatement(sql: "INSERT INTO memory_fts(rowid, words, tagwords) VALUES (?, ?, ?)").execute(arguments: [
+            id, MemorySchema.scoped(text, agent: key), MemorySchema.scoped(tags.joined(separator: " "), agent: key),
+        ])
+    }
+
+    /// Deletes memories (and their index entries) matching `condition`; returns how many.
+    static func delete(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> Int {
+        try db.execute(sql: "DELETE FROM memory_fts WHERE rowid IN (SELECT id FROM memory WHERE \(condition))", arguments: arguments)
+        try db.execute(sql: "DELETE FROM memory WHERE \(condition)", arguments: arguments)
+        return db.changesCount
     }
 
     /// Tags are stored space-separated with a space at each end, so `LIKE '% tag %'` finds one.
     static func tagText(_ tags: [String]) -> String { tags.isEmpty ? "" : " " + tags.joined(separator: " ") + " " }
 
-    /// The query's words as an FTS5 expression: each word quoted, any may match.
-    static func ftsQuery(_ query: String) -> String? {
-        let words = query.split { !($0.isLetter || $0.isNumber) }.map { "\"" + $0.lowercased() + "\"" }
-        return words.isEmpty ? nil : words.joined(separator: " OR ")
+    /// The query's words as an FTS5 expression over the agents' tokens: each quoted, any may match.
+    static func ftsQuery(_ query: String, agents: [String]) -> String? {
+        let words = MemorySchema.words(query)
+        guard !words.isEmpty else { return nil }
+        let keys = agents.map(MemorySchema.key)
+        return words.flatMap { w in keys.map { "\"" + $0 + "_" + w + "\"" } }.joined(separator: " OR ")
     }
 
     public func recall(agent: String, query: String, options: RecallOptions) throws -> [RecalledMemory] {
@@ -68,17 +89,14 @@ public final class SQLiteMemoryStore: MemoryStore {
         let columns = "m.id, m.agent, m.kind, m.text, m.tags, m.importance, m.outcome, m.task, m.source_agent, m.source_node, m.derived_from, m.created, m.last_used, m.use_count, m.expires"
         let sql: String
         var all: [any DatabaseValueConvertible]
-        if let fts = Self.ftsQuery(query) {
+        if let fts = Self.ftsQuery(query, agents: options.commons ? [agent, Commons.agent] : [agent]) {
             sql = """
-                SELECT \(columns), bm25(memory_fts, 1.0, 0.5, 0.0) AS rank
+                SELECT \(columns), bm25(memory_fts, 1.0, 0.5) AS rank
                 FROM memory_fts JOIN memory m ON m.id = memory_fts.rowid
                 WHERE memory_fts MATCH ? AND \(filters.joined(separator: " AND "))
                 ORDER BY rank LIMIT \(candidates)
                 """
-            let scope = options.commons
-                ? "(akey:\(MemorySchema.key(agent)) OR akey:\(MemorySchema.key(Commons.agent)))"
-                : "akey:\(MemorySchema.key(agent))"
-            all = ["\(scope) AND (\(fts))"] + arguments
+            all = [fts] + arguments
         } else {
             sql = """
                 SELECT \(columns), 0.0 AS rank FROM memory m
@@ -144,9 +162,8 @@ public final class SQLiteMemoryStore: MemoryStore {
             let scope = agent == nil ? "" : " AND agent = ?"
             let args: [any DatabaseValueConvertible] = agent.map { [$0] } ?? []
             // 1. Expired memories go.
-            try db.execute(sql: "DELETE FROM memory WHERE expires IS NOT NULL AND expires <= ?" + scope,
-                           arguments: StatementArguments([now] + args))
-            report.expired = db.changesCount
+            report.expired = try Self.delete(db, where: "expires IS NOT NULL AND expires <= ?" + scope,
+                                             StatementArguments([now] + args))
             // 2. Near-duplicates of one agent (same words, case and punctuation aside) merge into
             //    the newest: use counts add up, the newest outcome stays, importance is the highest.
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM memory WHERE agent != ?" + scope + " ORDER BY agent, created DESC, id DESC",
@@ -163,9 +180,11 @@ public final class SQLiteMemoryStore: MemoryStore {
                 if newest.outcome == nil { newest.outcome = m.outcome }
                 newest.tags = Array(Set(newest.tags + m.tags)).sorted()
                 keep[key] = newest
-                try db.execute(sql: "DELETE FROM memory WHERE id = ?", arguments: [m.id])
+                _ = try Self.delete(db, where: "id = ?", [m.id])
                 try db.execute(sql: "UPDATE memory SET use_count = ?, importance = ?, outcome = ?, tags = ? WHERE id = ?",
                                arguments: [newest.useCount, newest.importance, newest.outcome?.rawValue, Self.tagText(newest.tags), newest.id])
+                try db.execute(sql: "DELETE FROM memory_fts WHERE rowid = ?", arguments: [newest.id])
+                try Self.index(db, newest.id, agent: newest.agent, text: newest.text, tags: newest.tags)
                 report.merged += 1
             }
             // 3. Five or more episodes with outcomes for one task fold into one semantic summary.
@@ -181,14 +200,12 @@ public final class SQLiteMemoryStore: MemoryStore {
                     SELECT outcome FROM memory WHERE agent = ? AND task = ? AND kind = 'episodic' AND outcome IS NOT NULL
                     ORDER BY created DESC, id DESC LIMIT 1
                     """, arguments: [a, task])?["outcome"] as String?
-                try db.execute(sql: "DELETE FROM memory WHERE agent = ? AND task = ? AND kind = 'episodic' AND outcome IS NOT NULL",
-                               arguments: [a, task])
-                report.folded += db.changesCount
+                report.folded += try Self.delete(db, where: "agent = ? AND task = ? AND kind = 'episodic' AND outcome IS NOT NULL",
+                                                 [a, task])
                 let text = "\(task): worked \(worked) times, failed \(failed) times; most recently it \(newest ?? "?")"
-                try db.execute(sql: """
-                    INSERT INTO memory (agent, akey, kind, text, tags, importance, outcome, task, source_agent, source_node, created, use_count)
-                    VALUES (?, ?, 'semantic', ?, ' summary ', 0.7, ?, ?, ?, '', ?, 0)
-                    """, arguments: [a, MemorySchema.key(a), text, newest, task, a, (g["last"] as Double?) ?? now])
+                _ = try Self.insert(db, Memory(agent: a, kind: .semantic, text: text, tags: ["summary"], importance: 0.7,
+                                               outcome: newest.flatMap(Memory.Outcome.init(rawValue:)), task: task,
+                                               sourceAgent: a, sourceNode: "", created: (g["last"] as Double?) ?? now), id: nil)
                 report.summaries += 1
             }
             return report
@@ -208,13 +225,7 @@ public final class SQLiteMemoryStore: MemoryStore {
                 if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM memory WHERE id = ?)", arguments: [m.id]) == true {
                     throw MemoryError("memory \(m.id) already exists; import into an empty store")
                 }
-                try db.execute(sql: """
-                    INSERT INTO memory (id, agent, akey, kind, text, tags, importance, outcome, task, source_agent, source_node,
-                                        derived_from, created, last_used, use_count, expires)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [m.id, m.agent, MemorySchema.key(m.agent), m.kind.rawValue, m.text, Self.tagText(m.tags),
-                                     m.importance, m.outcome?.rawValue, m.task, m.sourceAgent, m.sourceNode, m.derivedFrom,
-                                     m.created, m.lastUsed, m.useCount, m.expires])
+                _ = try Self.insert(db, m, id: m.id)
             }
         }
     }
@@ -236,8 +247,7 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     public func forget(agent: String, id: Int64) throws -> Bool {
         try writer.write { db in
-            try db.execute(sql: "DELETE FROM memory WHERE id = ? AND agent = ?", arguments: [id, agent])
-            return db.changesCount > 0
+            try Self.delete(db, where: "id = ? AND agent = ?", [id, agent]) > 0
         }
     }
 
