@@ -54,6 +54,7 @@ struct MemoryCommand: ParsableCommand {
                 let who = m.agent == Commons.agent ? "commons (by \(m.sourceAgent))" : m.agent
                 print(String(format: "%6.3f  #%lld  ", r.score, m.id) + "\(who)  [\(m.kind.rawValue)]  \(m.text)")
             }
+            try store.flushUsage()
         case "stats":
             let s = try store.stats()
             print("memories: \(s.total)")

@@ -16,6 +16,8 @@ public protocol MemoryStore: Sendable {
     /// Expired memories go; one agent's near-duplicates merge; many episodes of a task fold into a
     /// semantic summary. Deterministic. `agent` nil means every agent.
     func consolidate(agent: String?, now: Double) throws -> ConsolidationReport
+    /// Writes whatever the store holds back (recall's usage marks).
+    func flush() throws
 }
 
 /// What a consolidation did.

@@ -2,8 +2,12 @@ import Foundation
 public import GRDB
 
 /// Memories in SQLite (GRDB), with FTS5 ranking. Shares the node's database writer.
-public final class SQLiteMemoryStore: MemoryStore {
+public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
     let writer: any DatabaseWriter
+    /// Recall marks memories used without a write of its own: the marks wait here (id -> last use,
+    /// uses) and reach the table with the next write, or ``flushUsage()``. Reads add them in.
+    private let usage = NSLock()
+    private var pendingUsage: [Int64: (last: Double, count: Int)] = [:]
     public let ranking: Ranking
     /// Candidates read from the index before the final scoring.
     let candidates = 64
@@ -21,6 +25,7 @@ public final class SQLiteMemoryStore: MemoryStore {
     public func remember(batch: [Memory]) throws -> [Int64] {
         for m in batch { try m.validate() }
         return try writer.write { db in
+            try writeUsage(db)
             var ids: [Int64] = []
             ids.reserveCapacity(batch.count)
             for m in batch { ids.append(try Self.insert(db, m, id: nil)) }
@@ -105,7 +110,7 @@ public final class SQLiteMemoryStore: MemoryStore {
                 """
             all = [agent, options.commons ? Commons.agent : agent] + arguments
         }
-        return try writer.write { db in
+        let found: [RecalledMemory] = try writer.read { db in
             let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(all))
             var trust: [String: Double] = [:]
             var scored: [RecalledMemory] = try rows.map { row in
@@ -120,16 +125,36 @@ public final class SQLiteMemoryStore: MemoryStore {
                 return RecalledMemory(memory: m, score: score, relevance: relevance, recency: recency)
             }
             scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.memory.id > $1.memory.id }
-            let top = Array(scored.prefix(options.k))
-            let update = try db.cachedStatement(sql: "UPDATE memory SET last_used = ?, use_count = use_count + 1 WHERE id = ?")
-            for r in top { try update.execute(arguments: [options.now, r.memory.id]) }
-            return top.map { r in
+            return Array(scored.prefix(options.k))
+        }
+        return usage.withLock {
+            found.map { r in
                 var r = r
+                let pending = pendingUsage[r.memory.id]
+                r.memory.useCount += (pending?.count ?? 0) + 1
                 r.memory.lastUsed = options.now
-                r.memory.useCount += 1
+                pendingUsage[r.memory.id] = (options.now, (pending?.count ?? 0) + 1)
                 return r
             }
         }
+    }
+
+    public func flush() throws { try flushUsage() }
+
+    /// Writes the pending recall marks now.
+    public func flushUsage() throws {
+        try writer.write { db in try writeUsage(db) }
+    }
+
+    /// Inside a write transaction: applies and clears the pending recall marks.
+    func writeUsage(_ db: Database) throws {
+        let marks = usage.withLock { () -> [Int64: (last: Double, count: Int)] in
+            defer { pendingUsage.removeAll() }
+            return pendingUsage
+        }
+        guard !marks.isEmpty else { return }
+        let update = try db.cachedStatement(sql: "UPDATE memory SET last_used = MAX(COALESCE(last_used, 0), ?), use_count = use_count + ? WHERE id = ?")
+        for (id, mark) in marks { try update.execute(arguments: [mark.last, mark.count, id]) }
     }
 
     /// `(worked + 1) / (worked + failed + 2)` over the author's memories with an outcome.
@@ -158,6 +183,7 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     public func consolidate(agent: String?, now: Double) throws -> ConsolidationReport {
         try writer.write { db in
+            try writeUsage(db)
             var report = ConsolidationReport()
             let scope = agent == nil ? "" : " AND agent = ?"
             let args: [any DatabaseValueConvertible] = agent.map { [$0] } ?? []
@@ -214,7 +240,8 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     /// Every memory (of every agent and the commons), by id: for export.
     public func all() throws -> [Memory] {
-        try writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM memory ORDER BY id").map { Self.memory($0) } }
+        try flushUsage()
+        return try writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM memory ORDER BY id").map { Self.memory($0) } }
     }
 
     /// Inserts memories exactly as given, ids included (for import); an id already present is an error.
@@ -247,7 +274,8 @@ public final class SQLiteMemoryStore: MemoryStore {
 
     public func forget(agent: String, id: Int64) throws -> Bool {
         try writer.write { db in
-            try Self.delete(db, where: "id = ? AND agent = ?", [id, agent]) > 0
+            try writeUsage(db)
+            return try Self.delete(db, where: "id = ? AND agent = ?", [id, agent]) > 0
         }
     }
 

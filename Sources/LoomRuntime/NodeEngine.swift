@@ -2,6 +2,7 @@ import DequeModule
 import Foundation
 import Logging
 import LoomCore
+import LoomMemory
 import LuaKit
 
 /// The synchronous heart of a node: its VM, skills, agents, mailboxes, scheduler and timers.
@@ -622,6 +623,9 @@ final class NodeEngine {
         }
         do { try store.saveStates(states) } catch {
             logger.error("cannot write agent state: \(error)")
+        }
+        do { try store.memoryStore()?.flush() } catch {
+            logger.error("cannot write memory usage: \(error)")
         }
     }
 

@@ -47,12 +47,13 @@ public final class SQLiteNodeStore: NodeStore {
         }
         MemorySchema.register(in: &migrator)
         try migrator.migrate(queue)
+        memory = SQLiteMemoryStore(writer: queue)
     }
 
-    public func memoryStore() -> (any MemoryStore)? { SQLiteMemoryStore(writer: queue) }
+    public func memoryStore() -> (any MemoryStore)? { memory }
 
     /// The agents' memory in this database.
-    public var memory: SQLiteMemoryStore { SQLiteMemoryStore(writer: queue) }
+    public let memory: SQLiteMemoryStore
 
     /// Copies the whole database to `path` with SQLite's online backup API.
     public func backup(to path: String) throws {
