@@ -79,7 +79,7 @@ let package = Package(
         ),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
         .testTarget(name: "LoomMemoryTests", dependencies: ["LoomMemory", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LuaKit", "LoomCore"]),
+        .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LuaKit", "LoomCore", "LoomMemory"]),
         .testTarget(name: "LuaKitTests", dependencies: ["LuaKit"], exclude: ["Fixtures"]),
         .testTarget(
             name: "LoomCLITests",

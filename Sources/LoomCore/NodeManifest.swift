@@ -18,6 +18,8 @@ public struct NodeManifest: Sendable, Equatable {
     public var prefer: [String: String]
     public var constitution: Constitution
     public var memoryStore: String
+    /// `[memory]` ranking weights and consolidation schedule; nil keeps the defaults.
+    public var memory = MemorySettings()
     public var directory: String
 
     static let keys = ["name", "parents", "skills", "agents", "hub", "lineage", "prefer", "constitution", "memory"]
@@ -69,17 +71,37 @@ public struct NodeManifest: Sendable, Equatable {
             if let foreign = r.permissions(ct, "foreign", table: "constitution") { constitution.foreign = Set(foreign) }
         }
         var memoryStore = "sqlite"
+        var memory = MemorySettings()
         if let mt = r.subtable(table, "memory") {
-            r.checkKeys(mt, allowed: ["store", "url"], table: "memory", what: "[memory]")
+            let numbers = ["half_life_days", "weight_text", "weight_recency", "weight_importance", "weight_outcome", "consolidate_every"]
+            r.checkKeys(mt, allowed: ["store", "url"] + numbers, table: "memory", what: "[memory]")
+            for key in numbers {
+                guard let value = mt[key] else { continue }
+                guard let n = value.double ?? value.int.map(Double.init), n >= 0, n.isFinite else {
+                    r.report("'\(key)' must be a number of at least 0", key: key, table: "memory")
+                    continue
+                }
+                memory.values[key] = n
+            }
             memoryStore = r.string(mt, "store", table: "memory") ?? "sqlite"
             if !["sqlite", "postgres"].contains(memoryStore) {
                 r.report("unknown memory store '\(memoryStore)'", key: "store", table: "memory", hint: "use \"sqlite\" or \"postgres\"")
             }
         }
         guard r.diagnostics.isEmpty, let name else { throw ManifestError(r.diagnostics) }
-        return NodeManifest(name: name, parents: parents, skills: skills, agents: agents, hub: hub, lineagePaths: lineagePaths,
-                            prefer: prefer, constitution: constitution, memoryStore: memoryStore, directory: directory)
+        var manifest = NodeManifest(name: name, parents: parents, skills: skills, agents: agents, hub: hub, lineagePaths: lineagePaths,
+                                    prefer: prefer, constitution: constitution, memoryStore: memoryStore, directory: directory)
+        manifest.memory = memory
+        return manifest
     }
+}
+
+/// `[memory]` numbers of node.toml: ranking weights (`weight_text`, `weight_recency`,
+/// `weight_importance`, `weight_outcome`), `half_life_days` of the recency term, and
+/// `consolidate_every` (seconds between scheduled consolidations; 0 or absent: on demand only).
+public struct MemorySettings: Sendable, Equatable {
+    public var values: [String: Double] = [:]
+    public init() {}
 }
 
 /// What the node allows skills to ask for, by where they come from.

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import LoomCore
+import LoomMemory
 public import LuaKit
 import Synchronization
 
@@ -27,6 +28,9 @@ public actor Node {
     private var wakeup: CheckedContinuation<Void, Never>?
     private var lastFlush = ContinuousClock.now
     private var lastIdleCheck = ContinuousClock.now
+    /// `[memory] consolidate_every`: the schedule of consolidation, nil for on demand only.
+    private let consolidateEvery: Duration?
+    private var lastConsolidation = ContinuousClock.now
 
     /// Loads and resolves the node in `path`, loads its skills, and registers it in `directory`.
     /// Its agents stay dormant until their first message.
@@ -35,7 +39,15 @@ public actor Node {
         let lineage = try NodeLoader().lineage(of: path)
         let resolution = try Resolver().resolve(lineage)
         let dir = lineage.root.manifest.directory
-        let store = try store ?? SQLiteNodeStore(path: (dir as NSString).appendingPathComponent(".loom/node.sqlite"))
+        let settings = lineage.root.manifest.memory.values
+        var ranking = Ranking()
+        if let v = settings["weight_text"] { ranking.text = v }
+        if let v = settings["weight_recency"] { ranking.recency = v }
+        if let v = settings["weight_importance"] { ranking.importance = v }
+        if let v = settings["weight_outcome"] { ranking.outcome = v }
+        if let v = settings["half_life_days"] { ranking.halfLife = v * 86_400 }
+        consolidateEvery = settings["consolidate_every"].flatMap { $0 > 0 ? Duration.milliseconds(Int64($0 * 1000)) : nil }
+        let store = try store ?? SQLiteNodeStore(path: (dir as NSString).appendingPathComponent(".loom/node.sqlite"), ranking: ranking)
         engine = try NodeEngine(lineage: lineage, resolution: resolution, options: options, store: store, logger: logger)
         name = lineage.root.name
         executor = NodeExecutor(label: "loom.node.\(lineage.root.name)")
@@ -114,6 +126,10 @@ public actor Node {
             if now - lastIdleCheck >= .milliseconds(100) {
                 engine.passivateIdle()
                 lastIdleCheck = now
+            }
+            if let every = consolidateEvery, now - lastConsolidation >= every {
+                engine.consolidateMemory()
+                lastConsolidation = now
             }
             if engine.hasWork || !engine.outbound.isEmpty {
                 await Task.yield()

@@ -629,6 +629,17 @@ final class NodeEngine {
         }
     }
 
+    /// Scheduled consolidation of every agent's memory (`[memory] consolidate_every`).
+    func consolidateMemory() {
+        guard let memory = store.memoryStore() else { return }
+        do {
+            let r = try memory.consolidate(agent: nil, now: Date().timeIntervalSince1970)
+            logger.info("memory consolidated: expired \(r.expired), merged \(r.merged), folded \(r.folded) into \(r.summaries) summaries")
+        } catch {
+            logger.error("memory consolidation failed: \(error)")
+        }
+    }
+
     /// Passivates agents idle longer than the idle time.
     func passivateIdle() {
         let now = clock.now

@@ -25,7 +25,7 @@ public protocol NodeStore: Sendable {
 public final class SQLiteNodeStore: NodeStore {
     let queue: DatabaseQueue
 
-    public init(path: String) throws {
+    public init(path: String, ranking: Ranking = Ranking()) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         var config = Configuration()
         config.prepareDatabase { db in
@@ -47,7 +47,7 @@ public final class SQLiteNodeStore: NodeStore {
         }
         MemorySchema.register(in: &migrator)
         try migrator.migrate(queue)
-        memory = SQLiteMemoryStore(writer: queue)
+        memory = SQLiteMemoryStore(writer: queue, ranking: ranking)
     }
 
     public func memoryStore() -> (any MemoryStore)? { memory }

@@ -156,4 +156,18 @@ struct ManifestTests {
         #expect(d.count == 1)
         #expect(d.first?.file.hasSuffix("b.lua") == true)
     }
+
+    @Test("[memory] ranking weights and schedule are numbers; anything else is reported")
+    func memorySettings() throws {
+        let n = try NodeManifest.parse(text: "name = \"n\"\n[memory]\nweight_text = 2\nhalf_life_days = 0.5\nconsolidate_every = 60\n",
+                                       file: "n/node.toml", directory: "n")
+        #expect(n.memory.values == ["weight_text": 2, "half_life_days": 0.5, "consolidate_every": 60])
+        do {
+            _ = try NodeManifest.parse(text: "name = \"n\"\n[memory]\nweight_text = \"high\"\nweight_txt = 1\n", file: "n/node.toml", directory: "n")
+            Issue.record("expected errors")
+        } catch {
+            #expect(error.diagnostics.map(\.message).sorted() == ["'weight_text' must be a number of at least 0", "unknown key 'weight_txt' in [memory]"])
+            #expect(error.diagnostics.first { $0.message.hasPrefix("unknown key") }?.hint == "did you mean 'weight_text'?")
+        }
+    }
 }

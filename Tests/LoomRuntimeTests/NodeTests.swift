@@ -1,4 +1,5 @@
 import Foundation
+import LoomMemory
 @testable import LoomRuntime
 import LuaKit
 import Testing
@@ -300,5 +301,28 @@ struct NodeTests {
         #expect(errors[2].contains("unknown option 'colour'"))
         #expect(errors[3].contains("k must be an integer"))
         await node.shutdown()
+    }
+
+    @Test("[memory] consolidate_every runs consolidation on schedule")
+    func scheduledConsolidation() async throws {
+        let f = try NodeFixture(nodes: ["n": (parents: [], agents: [
+            "a": (uses: ["memory@1"], lua: """
+                local memory = use("memory@1")
+                function on_task(t)
+                  if t == "write" then memory.remember("short lived", {ttl = 0.05}); memory.remember("kept") return true end
+                  local n = 0
+                  for _, m in ipairs(memory.recall("", {k = 10})) do n = n + 1 end
+                  return n
+                end
+                """),
+        ], skills: [:])])
+        try f.write("n/node.toml", "name = \"n\"\n[memory]\nconsolidate_every = 0.2\n")
+        let node = try await start(f)
+        #expect(try await node.ask("a", "write") == true)
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(try await node.ask("a", "count") == 1)   // the expired one was consolidated away
+        await node.shutdown()
+        let rows = try SQLiteNodeStore.forNode(f.path("n")).memory.all()
+        #expect(rows.map(\.text) == ["kept"])
     }
 }
