@@ -207,13 +207,13 @@ struct NodeTests {
     @Test("passivation and reactivation keep state")
     func passivation() async throws {
         var options = NodeOptions()
-        options.idleTime = .milliseconds(100)
+        options.idleTime = .milliseconds(600)   // long enough to see it active on a loaded machine
         let f = try single(["counter": "function on_task() state.n = (state.n or 0) + 1 return state.n end"])
         let node = try await start(f, options: options)
         #expect(await node.agents().first?.state == .dormant)
         #expect(try await node.ask("counter", .nil) == 1)
         #expect(await node.agents().first?.state == .active)
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(1500))
         #expect(await node.agents().first?.state == .dormant)
         #expect(try await node.ask("counter", .nil) == 2)
         await node.shutdown()
