@@ -36,18 +36,54 @@ public enum MemorySchema: Sendable {
         }
     }
 
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
     /// The agent's token prefix: `a` and its name's UTF-8 bytes in hex.
     static func key(_ agent: String) -> String {
-        "a" + agent.utf8.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        var out: [UInt8] = [UInt8(ascii: "a")]
+        out.reserveCapacity(1 + agent.utf8.count * 2)
+        for b in agent.utf8 {
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// The words of `text`, lower-cased, as the agent's tokens.
+    /// The words of `text` as the agent's tokens, `<key>_<word>` separated by spaces.
     static func scoped(_ text: String, agent key: String) -> String {
-        words(text).map { key + "_" + $0 }.joined(separator: " ")
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count * 3)
+        forEachWord(text) { word in
+            if !out.isEmpty { out.append(UInt8(ascii: " ")) }
+            out.append(contentsOf: key.utf8)
+            out.append(UInt8(ascii: "_"))
+            out.append(contentsOf: word)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Letters and digits runs, lower-cased: what the index and the queries see.
+    /// Letters-and-digits runs of `text`, lower-cased: what the index and the queries see.
     static func words(_ text: String) -> [String] {
-        text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+        var out: [String] = []
+        forEachWord(text) { out.append(String(decoding: $0, as: UTF8.self)) }
+        return out
+    }
+
+    /// Splits on ASCII bytes that are not letters or digits, lower-casing ASCII letters; bytes of
+    /// other scripts stay inside words (FTS5's unicode61 folds their case itself, the same way for
+    /// the index and the queries). Byte-wise: Unicode property lookups per character made
+    /// remembering four times slower.
+    static func forEachWord(_ text: String, _ body: (ArraySlice<UInt8>) -> Void) {
+        var word: [UInt8] = []
+        word.reserveCapacity(32)
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): word.append(b | 0x20)
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), 0x80...: word.append(b)
+            default:
+                if !word.isEmpty { body(word[...]); word.removeAll(keepingCapacity: true) }
+            }
+        }
+        if !word.isEmpty { body(word[...]) }
     }
 }

@@ -269,7 +269,7 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
 
     /// Lower case, words only, single spaces: what "near-duplicate" compares.
     static func normalized(_ text: String) -> String {
-        text.lowercased().split { !($0.isLetter || $0.isNumber) }.joined(separator: " ")
+        MemorySchema.words(text).joined(separator: " ")
     }
 
     public func forget(agent: String, id: Int64) throws -> Bool {
