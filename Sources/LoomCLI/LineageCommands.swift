@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LoomCore
+import LoomRuntime
 
 /// Loads a node's lineage, printing the error and exiting 1 when it cannot.
 func loadLineage(_ node: String) throws -> Lineage {
@@ -8,6 +9,16 @@ func loadLineage(_ node: String) throws -> Lineage {
         return try NodeLoader().lineage(of: node)
     } catch {
         printError("error: " + error.description)
+        throw ExitCode(1)
+    }
+}
+
+/// Opens the node in `directory` (not started), printing the error and exiting 1 when it cannot.
+func openNode(_ directory: String) throws -> Node {
+    do {
+        return try Node(directory: directory)
+    } catch {
+        printError("error: \(error)")
         throw ExitCode(1)
     }
 }

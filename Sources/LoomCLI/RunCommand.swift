@@ -39,11 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let n: Node
-        do { n = try Node(directory: node) } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
+        let n = try openNode(node)
         await n.start()
         var failed = false
         if let task, let to {
@@ -92,11 +88,7 @@ struct AgentsCommand: AsyncParsableCommand {
     var node: String
 
     func run() async throws {
-        let n: Node
-        do { n = try Node(directory: node) } catch {
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
+        let n = try openNode(node)
         let statuses = await n.agents()
         await n.shutdown()
         if statuses.isEmpty { print("node '\(n.name)' has no agents") }

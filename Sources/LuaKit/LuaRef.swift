@@ -216,35 +216,33 @@ public final class LuaRef {
 
     /// Raw `value[key] = value` (no metamethods). The referenced value must be a table.
     public func set(_ key: String, _ value: LuaValue) throws(LuaError) {
-        let L = try core.open()
-        let base = lua_gettop(L)
-        defer { lua_settop(L, base) }
-        guard type == .table else { throw LuaError(kind: .conversion, message: "cannot set '\(key)': not a table") }
-        push(L)
-        try LuaStack(L).push(value)
-        try LuaStack(L).check(key.withCString { loom_setfield_p(L, -2, $0) })
+        try store(into: "'\(key)'", push: { stack throws(LuaError) in try stack.push(value) },
+                  assign: { L in key.withCString { loom_setfield_p(L, -2, $0) } })
     }
 
     /// Raw `value[index] = other` for a referenced value such as a function.
     public func set(_ index: Int64, _ other: LuaRef) throws(LuaError) {
-        let L = try core.open()
-        let base = lua_gettop(L)
-        defer { lua_settop(L, base) }
-        guard type == .table else { throw LuaError(kind: .conversion, message: "cannot set [\(index)]: not a table") }
-        push(L)
-        other.push(L)
-        try LuaStack(L).check(loom_rawseti_p(L, -2, lua_Integer(index)))
+        try store(into: "[\(index)]", push: { stack in other.push(stack.L) },
+                  assign: { L in loom_rawseti_p(L, -2, lua_Integer(index)) })
     }
 
     /// Raw `value[key] = other` for a referenced value such as a function.
     public func set(_ key: String, _ other: LuaRef) throws(LuaError) {
+        try store(into: "'\(key)'", push: { stack in other.push(stack.L) },
+                  assign: { L in key.withCString { loom_setfield_p(L, -2, $0) } })
+    }
+
+    /// The common part of the raw setters: checks that the value is a table, pushes it and the new
+    /// field value, runs the protected assignment, and restores the stack.
+    private func store(into field: String, push value: (LuaStack) throws(LuaError) -> Void,
+                       assign: (OpaquePointer) -> Int32) throws(LuaError) {
         let L = try core.open()
         let base = lua_gettop(L)
         defer { lua_settop(L, base) }
-        guard type == .table else { throw LuaError(kind: .conversion, message: "cannot set '\(key)': not a table") }
+        guard type == .table else { throw LuaError(kind: .conversion, message: "cannot set \(field): not a table") }
         push(L)
-        other.push(L)
-        try LuaStack(L).check(key.withCString { loom_setfield_p(L, -2, $0) })
+        try value(LuaStack(L))
+        try LuaStack(L).check(assign(L))
     }
 }
 
