@@ -150,6 +150,7 @@ final class NodeEngine {
         for key in ["send", "ask", "ask_all"] { try messaging.set(key, api[key]!) }
         hostTables["messaging@1"] = try lua.readOnly(messaging)
         if let memory = store.memoryStore() { hostTables["memory@1"] = try makeMemoryTable(memory) }
+        hostTables["fs.read@1"] = try makeFileTable(try FileAccess(roots: options.fileRoots, limits: options.fileLimits))
     }
 
     /// The module or host table serving `key`.
@@ -200,6 +201,7 @@ final class NodeEngine {
             for key in ["send", "ask", "ask_all"] { try env.set(key, api[key]!) }
         }
         if granted.contains(.memory), let memory = hostTables["memory@1"] { try env.set("memory", memory) }
+        if granted.contains(.fsRead), let fs = hostTables["fs.read@1"] { try env.set("fs", fs) }
         if let superModule { try env.set("super", superModule) }
         let allowed = Set((m.requires + m.optional).map(\.key))
         try env.set("use", try lua.function("use") { [unowned self] call in
@@ -286,6 +288,13 @@ final class NodeEngine {
         }
         if case .reply(let id, let result) = envelope.kind {
             deliverReply(id: id, result: result)
+            return .success
+        }
+        if envelope.to.agent == "$host" {
+            guard let inbox = options.hostInbox, case .send = envelope.kind else {
+                return .failure(ReplyError("no host program listens on '$host' of node '\(name)'; only send reaches it"))
+            }
+            inbox(envelope.from.agent, envelope.payload)
             return .success
         }
         guard let slot = agents[envelope.to.agent] ?? instance(envelope.to.agent) else {

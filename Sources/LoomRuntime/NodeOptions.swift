@@ -19,6 +19,13 @@ public struct NodeOptions: Sendable {
     public var flushInterval: Duration = .milliseconds(200)
     /// Default timeout of `ask` when the caller gives none.
     public var askTimeout: Duration = .seconds(5)
+    /// `fs.read@1`: root name -> folder. Agents and skills read only under these (see
+    /// ``FileAccess``); with none, every path is refused.
+    public var fileRoots: [String: String] = [:]
+    public var fileLimits = FileAccess.Limits()
+    /// Messages agents send to `$host` (`send("$host", msg)`): the sending agent's name and the
+    /// message. Without a listener such a send fails with a clear error.
+    public var hostInbox: (@Sendable (String, LuaValue) -> Void)?
 
     public init() {}
 }
