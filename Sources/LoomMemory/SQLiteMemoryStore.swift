@@ -190,13 +190,15 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
             // 1. Expired memories go.
             report.expired = try Self.delete(db, where: "expires IS NOT NULL AND expires <= ?" + scope,
                                              StatementArguments([now] + args))
-            // 2. Near-duplicates of one agent (same words, case and punctuation aside) merge into
+            // 2. Near-duplicates of one agent (same task, same words, case and punctuation aside) merge into
             //    the newest: use counts add up, the newest outcome stays, importance is the highest.
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM memory WHERE agent != ?" + scope + " ORDER BY agent, created DESC, id DESC",
                                         arguments: StatementArguments([Commons.agent] + args))
             var keep: [String: Memory] = [:]
             for m in rows.map({ Self.memory($0) }) {
-                let key = m.agent + "\u{0}" + m.kind.rawValue + "\u{0}" + Self.normalized(m.text)
+                // The task key is part of what makes two memories the same lesson: equal notes
+                // about different tasks stay apart.
+                let key = m.agent + "\u{0}" + m.kind.rawValue + "\u{0}" + (m.task ?? "") + "\u{0}" + Self.normalized(m.text)
                 guard var newest = keep[key] else {
                     keep[key] = m
                     continue
