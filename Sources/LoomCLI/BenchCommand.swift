@@ -10,7 +10,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run Loom's benchmarks (build with -c release).",
-        subcommands: [BenchLuaCommand.self, BenchResolveCommand.self, BenchRuntimeCommand.self, BenchMemoryCommand.self]
+        subcommands: [BenchLuaCommand.self, BenchResolveCommand.self, BenchRuntimeCommand.self, BenchMemoryCommand.self,
+                      BenchReloadCommand.self, BenchAuditCommand.self]
     )
 }
 
@@ -208,5 +209,62 @@ struct BenchMemoryCommand: ParsableCommand {
         try printJSON(["remember_batched_per_s": r.batchedPerSecond, "remember_single_per_s": r.singlePerSecond,
                        "agents": r.agents, "per_agent": r.perAgent, "recall_p50_us": r.recallP50Microseconds,
                        "recall_p99_us": r.recallP99Microseconds, "bytes_per_memory": r.bytesPerMemory])
+    }
+}
+
+struct BenchReloadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Hot reload: from writing a behaviour to the new code serving, under a load of asks and sends.",
+        discussion: "Prints a table, then one JSON line with every figure."
+    )
+
+    @Option(help: "Reloads to time.")
+    var reloads = 20
+
+    func validate() throws {
+        guard reloads > 0 else { throw ValidationError("--reloads must be positive") }
+    }
+
+    func run() async throws {
+        var bench = ReloadBenchmark()
+        bench.reloads = reloads
+        let r = try await bench.run { printError("  \($0)") }
+        print(String(format: "write to new code serving (%d reloads, 40 ms quiet window): p50 %.1f ms, max %.1f ms", r.reloads,
+                     r.p50Milliseconds, r.maxMilliseconds))
+        print("under load: \(r.asksSent) asks, \(r.asksFailed) failed; \(r.sendsSent) sends, \(r.sendsCounted) handled"
+              + (r.asksFailed == 0 && r.sendsSent == r.sendsCounted ? " (no message dropped)" : " (MESSAGES LOST)"))
+        try printJSON(["reloads": r.reloads, "p50_ms": r.p50Milliseconds, "max_ms": r.maxMilliseconds, "asks": r.asksSent,
+                       "asks_failed": r.asksFailed, "sends": r.sendsSent, "sends_handled": r.sendsCounted])
+        if r.asksFailed != 0 || r.sendsSent != r.sendsCounted { throw ExitCode(1) }
+    }
+}
+
+struct BenchAuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "The Everything Audit twice on one tree: the second run reuses what the auditors remembered.",
+        discussion: "Prints both times and the saving, then one JSON line."
+    )
+
+    @Argument(help: "The tree to audit.")
+    var path = "."
+
+    @Option(help: "The audit node (default: Examples/weaver).")
+    var node: String?
+
+    func run() async throws {
+        #if DEBUG
+        printError("warning: this is a debug build; run `swift run -c release loom bench audit` for real figures")
+        #endif
+        guard let nodeDirectory = node ?? AuditCommand.defaultNode() else {
+            printError("error: no audit node found; pass --node DIR")
+            throw ExitCode(1)
+        }
+        let r = try await AuditBenchmark(node: nodeDirectory, tree: path).run { printError("  running: \($0)") }
+        print(String(format: "audit of %d files: first run %.2f s, second run %.2f s (%.0f%% of the first; %d results reused, %d analysed again)",
+                     r.files, r.firstSeconds, r.secondSeconds, r.ratio * 100, r.reusedOnSecond, r.analysedOnSecond))
+        try printJSON(["files": r.files, "first_s": r.firstSeconds, "second_s": r.secondSeconds, "ratio": r.ratio,
+                       "reused": r.reusedOnSecond, "analysed_again": r.analysedOnSecond])
     }
 }

@@ -10,7 +10,8 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Start a node: deliver one task and print the reply, or serve until SIGINT or SIGTERM.",
         discussion: """
-            With --task, the node starts, the task (a string) goes to --to as an ask, the reply is \
+            With --serve, the node also watches its node.toml, skills and agents, and reloads them \
+            while it runs (see docs/DESIGN.md, Hot reload). With --task, the node starts, the task (a string) goes to --to as an ask, the reply is \
             printed (strings as they are, other values as Lua literals), and the node shuts down \
             cleanly, saving every agent's state. With --serve, the node runs until SIGINT or SIGTERM, \
             then shuts down the same way.
@@ -52,7 +53,8 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         if serve {
-            printError("node '\(n.name)' serving; SIGINT or SIGTERM stops it")
+            do { try await n.watch() } catch { printError("warning: hot reload is off: \(error)") }
+            printError("node '\(n.name)' serving, reloading changed agents and skills; SIGINT or SIGTERM stops it")
             let signal = await Self.waitForTermination()
             printError("\(signal): shutting down node '\(n.name)'")
         }

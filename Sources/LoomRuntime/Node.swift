@@ -31,6 +31,15 @@ public actor Node {
     /// `[memory] consolidate_every`: the schedule of consolidation, nil for on demand only.
     private let consolidateEvery: Duration?
     private var lastConsolidation = ContinuousClock.now
+    // Hot reload
+    private var watcher: FileWatcher?
+    private var watched: [String] = []
+    private var quiet: Duration = .milliseconds(40)
+    private var changeSeen: ContinuousClock.Instant?
+    private var settling = false
+    /// Reloads done so far (each coalesced burst of changes counts once).
+    public private(set) var reloadCount = 0
+    public private(set) var lastReload: ReloadOutcome?
 
     /// Loads and resolves the node in `path`, loads its skills, and registers it in `directory`.
     /// Its agents stay dormant until their first message.
@@ -84,6 +93,12 @@ public actor Node {
         poke()
     }
 
+    /// Bytes the node's VM holds after a full garbage collection.
+    public func memoryInUse() -> Int {
+        engine.lua.collectGarbage()
+        return engine.lua.memoryUsed
+    }
+
     /// Each agent with its state (dormant, active, failed), mailbox length and restarts.
     public func agents() -> [AgentStatus] { engine.statuses() }
 
@@ -97,10 +112,67 @@ public actor Node {
         poke()
     }
 
+    /// Re-reads the node from disk now: node.toml, lineage, skills and behaviours, all or nothing
+    /// (see ``ReloadOutcome``).
+    @discardableResult
+    public func reload() -> ReloadOutcome {
+        let outcome = engine.reload()
+        reloadCount += 1
+        lastReload = outcome
+        if outcome.error == nil, watcher != nil { try? rewatch() }
+        poke()
+        return outcome
+    }
+
+    /// Watches the node's (and its ancestors') node.toml, skill folders and agent folders, and
+    /// reloads after changes settle: a burst of writes with less than `quiet` between them
+    /// becomes one reload.
+    public func watch(quiet: Duration = .milliseconds(40)) throws {
+        self.quiet = quiet
+        try rewatch()
+    }
+
+    private func rewatch() throws {
+        let lineage = try NodeLoader().lineage(of: engine.directory)
+        var folders: [String] = [], files: [String] = []
+        for record in lineage.nodes {
+            let dir = record.manifest.directory
+            files.append((dir as NSString).appendingPathComponent("node.toml"))
+            folders.append((dir as NSString).appendingPathComponent(record.manifest.agents))
+            for s in record.manifest.skills { folders.append(((dir as NSString).appendingPathComponent(s) as NSString).standardizingPath) }
+        }
+        let all = (folders + files).sorted()
+        guard all != watched || watcher == nil else { return }
+        watcher?.stop()
+        watched = all
+        watcher = try FileWatcher(folders: folders, files: files) { [weak self] _ in
+            guard let self else { return }
+            Task { await self.noteChange() }
+        }
+    }
+
+    private func noteChange() {
+        changeSeen = .now
+        guard !settling else { return }
+        settling = true
+        Task { await self.settleThenReload() }
+    }
+
+    private func settleThenReload() async {
+        while let seen = changeSeen, ContinuousClock.now - seen < quiet, !stopping {
+            try? await Task.sleep(until: seen + quiet, clock: .continuous)
+        }
+        changeSeen = nil
+        settling = false
+        if !stopping { reload() }
+    }
+
     /// Stops the scheduler, saves every active agent's state, and closes the VM.
     public func shutdown() async {
         guard !stopping else { return }
         stopping = true
+        watcher?.stop()
+        watcher = nil
         poke()
         await loop?.value
         engine.shutdown()

@@ -16,7 +16,14 @@ final class NodeEngine {
     let lua: LuaState
     let store: any NodeStore
     var logger: Logger
-    let resolution: Resolution
+    var resolution: Resolution
+    /// What the loaded skills were built from: capability keys, layers and their content hashes.
+    /// A reload loads skills again only when this changes.
+    var skillFingerprint = ""
+    /// Each agent kind's behaviour source and code version (1 at the first load, +1 per reload
+    /// that changes the kind's behaviour or the skills).
+    var behaviourSources: [String: [UInt8]] = [:]
+    var versions: [String: Int] = [:]
     let clock = ContinuousClock()
 
     /// Capability key -> the module of the skill serving it (its top layer).
@@ -34,18 +41,18 @@ final class NodeEngine {
     private var runHead = 0
     private var timers = TimerHeap<Timer.Action>()
     private var nextRequest: UInt64 = 1
-    private var pending: [UInt64: PendingAsk] = [:]
+    var pending: [UInt64: PendingAsk] = [:]
     /// Messages for other nodes, delivered by the actor after each step.
     var outbound: [Envelope] = []
     /// The agent whose handler runs now (host functions act for it).
-    private(set) var current: AgentSlot?
+    var current: AgentSlot?
 
     // Shared host functions
     private var api: [String: LuaRef] = [:]
     /// Compiled behaviours by agent kind.
-    private var behaviours: [String: LuaRef] = [:]
+    var behaviours: [String: LuaRef] = [:]
     /// Finished coroutines kept for reuse.
-    private var coroutinePool: [LuaCoroutine] = []
+    var coroutinePool: [LuaCoroutine] = []
     private var logTable: LuaRef?
 
     struct Timer {
@@ -78,10 +85,12 @@ final class NodeEngine {
         self.logger[metadataKey: "node"] = .string(root.name)
         lua = try LuaState(limits: options.limits)
         try makeHostAPI()
-        try loadSkills(lineage: lineage)
+        modules = try loadModules(resolution)
+        skillFingerprint = Self.fingerprint(resolution)
         let statuses = (try? store.statuses()) ?? [:]
         for manifest in root.agents {
             kinds[manifest.name] = manifest
+            versions[manifest.name] = 1
             let slot = AgentSlot(manifest: manifest, name: manifest.name)
             if statuses[manifest.name] == "failed" { slot.state = .failed }
             agents[manifest.name] = slot
@@ -171,9 +180,11 @@ final class NodeEngine {
     // MARK: Skills
 
     /// Loads each resolved skill once, bottom layer first, each in its own environment with the
-    /// host capabilities its permissions grant and `super` set to the layer it extends.
-    private func loadSkills(lineage: Lineage) throws {
+    /// host capabilities its permissions grant and `super` set to the layer it extends. Returns the
+    /// module serving each capability key.
+    func loadModules(_ resolution: Resolution) throws -> [String: LuaRef] {
         var loaded: [String: LuaRef] = [:]
+        var modules: [String: LuaRef] = [:]
         for key in resolution.bindings.keys.sorted() {
             guard case .skill(let skill) = resolution.bindings[key]!.provider else { continue }
             for (i, layer) in skill.layers.enumerated().reversed() {
@@ -184,6 +195,19 @@ final class NodeEngine {
             }
             modules[key] = loaded["\(skill.top.node)/\(skill.top.name)"]
         }
+        return modules
+    }
+
+    static func fingerprint(_ resolution: Resolution) -> String {
+        var parts: [String] = []
+        for key in resolution.bindings.keys.sorted() {
+            guard case .skill(let skill) = resolution.bindings[key]!.provider else { continue }
+            for layer in skill.layers {
+                let hash = (try? SkillHasher.hash(directory: layer.manifest.directory)) ?? "unreadable"
+                parts.append("\(key)=\(layer.node)/\(layer.name)@\(layer.manifest.directory)#\(hash)")
+            }
+        }
+        return parts.joined(separator: "\n")
     }
 
     private func loadSkill(_ layer: SkillLayer, superModule: LuaRef?) throws -> LuaRef {
@@ -222,38 +246,60 @@ final class NodeEngine {
 
     // MARK: Agents
 
-    /// Makes a dormant agent active: a fresh environment with the host API, its persisted state, and
-    /// its behaviour run once to define the handlers. Skill code is not reloaded.
-    private func activate(_ slot: AgentSlot) throws(LuaError) {
+    /// Compiles a behaviour: one chunk per agent kind, taking the environment as its argument.
+    func compileBehaviour(_ m: AgentManifest) throws(LuaError) -> (LuaRef, [UInt8]) {
+        let path = (m.directory as NSString).appendingPathComponent(m.behaviour)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LuaError(kind: .runtime, message: "cannot read the behaviour \(path)", chunk: path)
+        }
+        let source = Array(data)
+        return (try lua.load(bytes: Array("local _ENV = ...; ".utf8) + source, name: path), source)
+    }
+
+    /// A fresh agent environment with the host API and `self`, its behaviour run in it to define
+    /// the handlers. `state` is set before the behaviour runs.
+    func makeEnvironment(_ slot: AgentSlot, chunk: LuaRef? = nil, state: (LuaRef) throws(LuaError) -> Void) throws(LuaError) -> LuaRef {
         let m = slot.manifest
-        if behaviours[m.name] == nil {
-            let path = (m.directory as NSString).appendingPathComponent(m.behaviour)
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw LuaError(kind: .runtime, message: "cannot read the behaviour \(path)", chunk: path)
-            }
-            // One compiled chunk per agent kind: it takes the environment as its argument.
-            behaviours[m.name] = try lua.load(bytes: Array("local _ENV = ...; ".utf8) + Array(data), name: path)
+        if chunk == nil && behaviours[m.name] == nil {
+            let (chunk, source) = try compileBehaviour(m)
+            behaviours[m.name] = chunk
+            behaviourSources[m.name] = source
         }
         let env = try lua.newEnvironment()
         for key in ["send", "ask", "ask_all", "sleep", "now", "use"] { try env.set(key, api[key]!) }
         if let logTable { try env.set("log", logTable) }
         try env.set("self", try lua.ref(["name": .string(LuaString(slot.name)), "kind": .string(LuaString(m.name)),
                                          "domain": .string(LuaString(m.domain)), "node": .string(LuaString(name))]))
+        try state(env)
+        let previous = current
+        current = slot
+        defer { current = previous }
+        _ = try (chunk ?? behaviours[m.name]!).call(env, as: LuaValue.self)
+        return env
+    }
+
+    func install(_ slot: AgentSlot, _ env: LuaRef) throws(LuaError) {
+        slot.env = env
+        slot.envVersion = versions[slot.manifest.name] ?? 1
+        slot.onTask = try env.rawRef("on_task").flatMap { $0.type == .function ? $0 : nil }
+        slot.onMessage = try env.rawRef("on_message").flatMap { $0.type == .function ? $0 : nil }
+    }
+
+    /// Makes a dormant agent active: a fresh environment with the host API, its persisted state, and
+    /// its behaviour run once to define the handlers. Skill code is not reloaded.
+    private func activate(_ slot: AgentSlot) throws(LuaError) {
         var state = LuaValue.table(LuaTable())
         if let bytes = try? store.loadState(agent: slot.name) {
             do { state = try StateCodec.decode(bytes) } catch {
                 throw LuaError(kind: .runtime, message: "agent '\(slot.name)': stored state is unreadable: \(error)")
             }
         }
-        try env.set("state", state)
-        slot.env = env
+        let env = try makeEnvironment(slot) { env throws(LuaError) in try env.set("state", state) }
+        try install(slot, env)
         slot.state = .active
         slot.lastActive = clock.now
         current = slot
         defer { current = nil }
-        _ = try behaviours[m.name]!.call(env, as: LuaValue.self)
-        slot.onTask = try env.rawRef("on_task").flatMap { $0.type == .function ? $0 : nil }
-        slot.onMessage = try env.rawRef("on_message").flatMap { $0.type == .function ? $0 : nil }
         if let start = try env.rawRef("on_start") { try start.call() }
     }
 
@@ -312,7 +358,7 @@ final class NodeEngine {
     }
 
     /// The slot of instance `kind:id`, created dormant when the kind exists.
-    private func instance(_ name: String) -> AgentSlot? {
+    func instance(_ name: String) -> AgentSlot? {
         guard let colon = name.firstIndex(of: ":"), let kind = kinds[String(name[..<colon])],
               name.index(after: colon) < name.endIndex else { return nil }
         let slot = AgentSlot(manifest: kind, name: name)
@@ -375,7 +421,7 @@ final class NodeEngine {
         schedule(slot)
     }
 
-    private func schedule(_ slot: AgentSlot) {
+    func schedule(_ slot: AgentSlot) {
         guard !slot.queued else { return }
         slot.queued = true
         runQueue.append(slot)
@@ -425,6 +471,7 @@ final class NodeEngine {
             }
             slot.queued = false
             if runOne(slot) { done += 1 }
+            if slot.running == nil && (slot.retiring || slot.upgradePending) { afterCall(slot) }
             if slot.isRunnable { schedule(slot) }
         }
         if runHead == runQueue.count {
@@ -568,7 +615,7 @@ final class NodeEngine {
         return .milliseconds(Int64((s * 1000).rounded()))
     }
 
-    private func reply(to envelope: Envelope, _ result: Result<LuaValueBox, ReplyError>) {
+    func reply(to envelope: Envelope, _ result: Result<LuaValueBox, ReplyError>) {
         guard case .ask(let id) = envelope.kind else {
             if case .failure(let e) = result { logger.warning("message to '\(envelope.to.agent)' failed: \(e.message)") }
             return
@@ -581,7 +628,7 @@ final class NodeEngine {
     /// A handler failed: the asker gets the error; a crash restarts the agent from its last
     /// persisted state with backoff, and too many restarts stop it. A budget breach fails only the
     /// message.
-    private func handlerFailed(_ slot: AgentSlot, _ error: LuaError) {
+    func handlerFailed(_ slot: AgentSlot, _ error: LuaError) {
         var log = logger
         log[metadataKey: "agent"] = .string(slot.name)
         log.error("handler failed: \(error.description)")
@@ -693,7 +740,8 @@ final class NodeEngine {
 
 /// One agent of a node: dormant (a row), active (an environment), or failed.
 final class AgentSlot {
-    let manifest: AgentManifest
+    /// The kind's manifest (replaced when a reload changes it).
+    var manifest: AgentManifest
     /// The instance name: the kind's name, or `kind:id`.
     let name: String
     var state: AgentStatus.State = .dormant
@@ -712,6 +760,12 @@ final class AgentSlot {
     var totalRestarts = 0
     var backoffUntil: ContinuousClock.Instant?
     var dirty = false
+    /// The code version its environment runs (see ``NodeEngine/versions``).
+    var envVersion = 1
+    /// A reload arrived while a call was in flight: upgrade when the call finishes.
+    var upgradePending = false
+    /// The agent was removed from the node: stop when the call in flight finishes.
+    var retiring = false
     /// Whether the slot is in the run queue.
     var queued = false
 

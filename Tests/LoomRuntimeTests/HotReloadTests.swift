@@ -1,0 +1,154 @@
+import Foundation
+@testable import LoomRuntime
+import LuaKit
+import Testing
+
+@Suite struct HotReloadTests {
+    static let v1 = """
+        version = "1.0"
+        function on_task(t)
+          state.count = (state.count or 0) + 1
+          if t == "slow" then sleep(0.4) end
+          return "v1:" .. tostring(t)
+        end
+        """
+
+    func fixture() throws -> NodeFixture {
+        try NodeFixture(nodes: ["n": (parents: [], agents: ["worker": (uses: ["greet@1"], lua: Self.v1)],
+                                      skills: ["greet": (toml: "name = \"greet\"\nversion = \"1.0.0\"\nprovides = [\"greet@1\"]\n",
+                                                         lua: "return { hello = function() return 's1' end }")])])
+    }
+
+    func eventually(_ seconds: Double = 3, _ check: () async throws -> Bool) async throws -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if (try? await check()) == true { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    @Test func aSyntaxErrorKeepsTheOldVersionAndNamesFileAndLine() async throws {
+        let f = try fixture()
+        let node = try await start(f)
+        #expect(try await node.ask("worker", "a").string == "v1:a")
+        try f.write("n/agents/worker/agent.lua", "function on_task(t)\n  return 'v2' ..\nend\n")
+        let outcome = await node.reload()
+        #expect(outcome.error?.contains("agents/worker/agent.lua:3") == true, "\(outcome.error ?? "")")
+        #expect(try await node.ask("worker", "b").string == "v1:b")
+        // An initialisation error is refused too.
+        try f.write("n/agents/worker/agent.lua", "error('broken at load')\n")
+        #expect(await node.reload().error?.contains("broken at load") == true)
+        #expect(try await node.ask("worker", "c").string == "v1:c")
+        await node.shutdown()
+    }
+
+    @Test func callsInFlightFinishOnTheOldCodeAndNewCallsTakeTheNew() async throws {
+        let f = try fixture()
+        let node = try await start(f)
+        _ = try await node.ask("worker", "warm")
+        async let slow = node.ask("worker", "slow")
+        try await Task.sleep(for: .milliseconds(100))
+        try f.write("n/agents/worker/agent.lua", "function on_task(t) return 'v2:' .. tostring(t) end\n")
+        let outcome = await node.reload()
+        #expect(outcome.changed == ["worker"])
+        #expect(outcome.deferred == 1)
+        #expect(try await node.ask("worker", "fast").string == "v2:fast")
+        #expect(try await slow.string == "v1:slow")
+        await node.shutdown()
+    }
+
+    @Test func aThirdVersionStopsCallsStillOnTheFirst() async throws {
+        let f = try fixture()
+        let node = try await start(f)
+        _ = try await node.ask("worker", "warm")
+        async let slow = node.ask("worker", "slow")
+        try await Task.sleep(for: .milliseconds(100))
+        try f.write("n/agents/worker/agent.lua", "function on_task(t) return 'v2' end\n")
+        #expect(await node.reload().deferred == 1)
+        try f.write("n/agents/worker/agent.lua", "function on_task(t) return 'v3' end\n")
+        let third = await node.reload()
+        #expect(third.stopped == 1)
+        #expect(third.upgraded == 1)
+        do {
+            _ = try await slow
+            Issue.record("the call on the first version should have been stopped")
+        } catch {
+            #expect("\(error)".contains("reloaded twice while this call ran"))
+        }
+        #expect(try await node.ask("worker", "x").string == "v3")
+        await node.shutdown()
+    }
+
+    @Test func migrateRunsWithTheOldStateAndVersion() async throws {
+        let f = try fixture()
+        let node = try await start(f)
+        for _ in 0..<3 { _ = try await node.ask("worker", "x") }
+        try f.write("n/agents/worker/agent.lua", """
+            function migrate(old, from)
+              return {total = old.count, from = from}
+            end
+            function on_task() return state.total .. " from " .. state.from end
+            """)
+        #expect(await node.reload().upgraded == 1)
+        #expect(try await node.ask("worker", "x").string == "3 from 1.0")
+        await node.shutdown()
+    }
+
+    @Test func aChangedSkillReloadsAndABrokenOneIsRefused() async throws {
+        let f = try fixture()
+        try f.write("n/agents/worker/agent.lua", "local greet = use('greet@1')\nfunction on_task() return greet.hello() end\n")
+        let node = try await start(f)
+        #expect(try await node.ask("worker", "x").string == "s1")
+        try f.write("n/skills/greet/init.lua", "return { hello = function() return 's2' end }")
+        let outcome = await node.reload()
+        #expect(outcome.skillsReloaded)
+        #expect(try await node.ask("worker", "x").string == "s2")
+        try f.write("n/skills/greet/init.lua", "return { hello = function() return 's3' end")
+        #expect(await node.reload().error?.contains("skills/greet/init.lua:1") == true)
+        #expect(try await node.ask("worker", "x").string == "s2")
+        // node.toml is all or nothing too.
+        try f.write("n/node.toml", "name = \"n\"\nparents = [\n")
+        #expect(await node.reload().error?.contains("node.toml") == true)
+        #expect(try await node.ask("worker", "x").string == "s2")
+        await node.shutdown()
+    }
+
+    @Test func watchedChangesGoLiveAddAndRemoveAgentsAndBurstsCoalesce() async throws {
+        let f = try fixture()
+        let node = try await start(f)
+        try await node.watch(quiet: .milliseconds(40))
+        _ = try await node.ask("worker", "x")
+        // A burst of saves: one reload.
+        for i in 0..<10 { try f.write("n/agents/worker/agent.lua", "function on_task() return 'burst \(i)' end\n") }
+        #expect(try await eventually { try await node.ask("worker", "x").string == "burst 9" })
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(await node.reloadCount == 1)
+        // A new agent goes live.
+        try f.write("n/agents/newbie/agent.lua", "function on_task(t) return 'hi ' .. t end\n")
+        try f.write("n/agents/newbie/agent.toml", "name = \"newbie\"\n")
+        #expect(try await eventually { try await node.ask("newbie", "there").string == "hi there" })
+        // A removed one stops, its state saved.
+        try FileManager.default.removeItem(atPath: f.path("n") + "/agents/worker")
+        #expect(try await eventually { await node.agents().allSatisfy { $0.name != "worker" } })
+        await #expect(throws: (any Error).self) { try await node.ask("worker", "x") }
+        await node.shutdown()
+    }
+
+    @Test func aHundredReloadsLeaveMemoryBounded() async throws {
+        let f = try fixture()
+        let node = try await start(f)
+        _ = try await node.ask("worker", "x")
+        var after10 = 0
+        for i in 1...100 {
+            try f.write("n/agents/worker/agent.lua", "local big = string.rep('x', 10000) .. \(i)\nfunction on_task() return #big end\n")
+            try f.write("n/skills/greet/init.lua", "return { hello = function() return 's\(i)' end }")
+            #expect(await node.reload().error == nil)
+            _ = try await node.ask("worker", "x")
+            if i == 10 { after10 = await node.memoryInUse() }
+        }
+        let after100 = await node.memoryInUse()
+        #expect(after100 < after10 + 64 * 1024, "\(after10) -> \(after100)")
+        await node.shutdown()
+    }
+}
