@@ -14,9 +14,9 @@ func loadLineage(_ node: String) throws -> Lineage {
 }
 
 /// Opens the node in `directory` (not started), printing the error and exiting 1 when it cannot.
-func openNode(_ directory: String) throws -> Node {
+func openNode(_ directory: String, options: NodeOptions = NodeOptions()) throws -> Node {
     do {
-        return try Node(directory: directory)
+        return try Node(directory: directory, options: options)
     } catch {
         printError("error: \(error)")
         throw ExitCode(1)

@@ -33,14 +33,25 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Run until SIGINT or SIGTERM.")
     var serve = false
 
+    @Option(name: .customLong("fs-root"), help: "Grant a folder to fs.read@1 as NAME=PATH (repeatable; adds to node.toml's [fs.roots]).")
+    var fsRoots: [String] = []
+
     func validate() throws {
         if task != nil && to == nil { throw ValidationError("--task needs --to AGENT") }
         if task == nil && !serve { throw ValidationError("give --task TEXT --to AGENT, or --serve") }
+        for r in fsRoots where !r.contains("=") || r.hasPrefix("=") || r.hasSuffix("=") {
+            throw ValidationError("--fs-root '\(r)' must be NAME=PATH, as in --fs-root docs=./docs")
+        }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
     }
 
     func run() async throws {
-        let n = try openNode(node)
+        var options = NodeOptions()
+        for r in fsRoots {
+            let (name, path) = (String(r.prefix { $0 != "=" }), String(r.drop { $0 != "=" }.dropFirst()))
+            options.fileRoots[name] = path
+        }
+        let n = try openNode(node, options: options)
         await n.start()
         var failed = false
         if let task, let to {

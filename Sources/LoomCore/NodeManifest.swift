@@ -20,9 +20,12 @@ public struct NodeManifest: Sendable, Equatable {
     public var memoryStore: String
     /// `[memory]` ranking weights and consolidation schedule; nil keeps the defaults.
     public var memory = MemorySettings()
+    /// `[fs.roots]`: the folders the node grants to `fs.read@1`, by root name; relative paths are
+    /// relative to the node.
+    public var fileRoots: [String: String] = [:]
     public var directory: String
 
-    static let keys = ["name", "parents", "skills", "agents", "hub", "lineage", "prefer", "constitution", "memory"]
+    static let keys = ["name", "parents", "skills", "agents", "hub", "lineage", "prefer", "constitution", "memory", "fs"]
 
     public static func load(directory: String) throws(ManifestError) -> NodeManifest {
         let (file, text) = try ManifestReader.read("node.toml", in: directory, what: "node",
@@ -88,10 +91,25 @@ public struct NodeManifest: Sendable, Equatable {
                 r.report("unknown memory store '\(memoryStore)'", key: "store", table: "memory", hint: "use \"sqlite\" or \"postgres\"")
             }
         }
+        var fileRoots: [String: String] = [:]
+        if let ft = r.subtable(table, "fs") {
+            r.checkKeys(ft, allowed: ["roots"], table: "fs", what: "[fs]")
+            if let rt = r.subtable(ft, "roots") {
+                for key in rt.keys.sorted() {
+                    guard let path = r.string(rt, key, table: "fs.roots") else { continue }
+                    guard !key.isEmpty, !key.contains("/"), key != ".", key != ".." else {
+                        r.report("'\(key)' is not a root name (one path component)", key: key, table: "fs.roots")
+                        continue
+                    }
+                    fileRoots[key] = path.hasPrefix("/") ? path : ((directory as NSString).appendingPathComponent(path) as NSString).standardizingPath
+                }
+            }
+        }
         guard r.diagnostics.isEmpty, let name else { throw ManifestError(r.diagnostics) }
         var manifest = NodeManifest(name: name, parents: parents, skills: skills, agents: agents, hub: hub, lineagePaths: lineagePaths,
                                     prefer: prefer, constitution: constitution, memoryStore: memoryStore, directory: directory)
         manifest.memory = memory
+        manifest.fileRoots = fileRoots
         return manifest
     }
 }

@@ -56,6 +56,9 @@ public actor Node {
         if let v = settings["weight_outcome"] { ranking.outcome = v }
         if let v = settings["half_life_days"] { ranking.halfLife = v * 86_400 }
         consolidateEvery = settings["consolidate_every"].flatMap { $0 > 0 ? Duration.milliseconds(Int64($0 * 1000)) : nil }
+        // node.toml's [fs.roots] grants folders to fs.read@1; roots given by the host add to them.
+        var options = options
+        options.fileRoots = lineage.root.manifest.fileRoots.merging(options.fileRoots) { _, host in host }
         let store = try store ?? SQLiteNodeStore(path: (dir as NSString).appendingPathComponent(".loom/node.sqlite"), ranking: ranking)
         engine = try NodeEngine(lineage: lineage, resolution: resolution, options: options, store: store, logger: logger)
         name = lineage.root.name

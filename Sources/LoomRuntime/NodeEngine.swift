@@ -91,6 +91,9 @@ final class NodeEngine {
         for manifest in root.agents {
             kinds[manifest.name] = manifest
             versions[manifest.name] = 1
+            // What a reload compares against (compiled on first activation).
+            behaviourSources[manifest.name] = FileManager.default.contents(
+                atPath: (manifest.directory as NSString).appendingPathComponent(manifest.behaviour)).map(Array.init)
             let slot = AgentSlot(manifest: manifest, name: manifest.name)
             if statuses[manifest.name] == "failed" { slot.state = .failed }
             agents[manifest.name] = slot

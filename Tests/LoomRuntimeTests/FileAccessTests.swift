@@ -163,4 +163,23 @@ import Testing
         #expect(try await node.ask("noperm", .nil) == .boolean(false))
         await node.shutdown()
     }
+
+    @Test func nodeTomlGrantsRoots() async throws {
+        let f = try Folder()
+        let fixture = try NodeFixture(nodes: ["n": (parents: [], agents: [
+            "reader": (uses: ["fs.read@1"], lua: "local fs = use('fs.read@1')\nfunction on_task(p) return fs.read(p) end\n"),
+        ], skills: [:])])
+        try fixture.write("n/node.toml", "name = \"n\"\n[fs.roots]\ntree = \"\(f.root)/tree\"\n")
+        let node = try await start(fixture)
+        #expect(try await node.ask("reader", "tree/sub/b.txt").string == "beta")
+        await node.shutdown()
+        try fixture.write("n/node.toml", "name = \"n\"\n[fs.roots]\n\"a/b\" = \"x\"\n")
+        do {
+            _ = try Node(directory: fixture.path("n"), directory: NodeDirectory())
+            Issue.record("a bad root name was accepted")
+        } catch {
+            #expect("\(error)".contains("node.toml:3"))
+            #expect("\(error)".contains("'a/b' is not a root name"))
+        }
+    }
 }

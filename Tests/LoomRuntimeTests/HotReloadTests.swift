@@ -151,4 +151,22 @@ import Testing
         #expect(after100 < after10 + 64 * 1024, "\(after10) -> \(after100)")
         await node.shutdown()
     }
+
+    @Test func onlyTheChangedKindIsReloaded() async throws {
+        let f = try NodeFixture(nodes: ["n": (parents: [], agents: [
+            "a": (uses: [], lua: "function on_task() return 'a1' end"),
+            "b": (uses: [], lua: "function on_task() return 'b1' end"),
+        ], skills: [:])])
+        let node = try await start(f)
+        #expect(try await node.ask("a", 1).string == "a1")
+        #expect(await node.reload().isEmpty)
+        try f.write("n/agents/b/agent.lua", "function on_task() return 'b2' end")
+        let outcome = await node.reload()
+        #expect(outcome.changed == ["b"])
+        #expect(outcome.upgraded == 0)   // b was dormant: it activates on the new code
+        #expect(try await node.ask("b", 1).string == "b2")
+        #expect(try await node.ask("a", 1).string == "a1")
+        await node.shutdown()
+    }
 }
+
