@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import LuaKit
 import Synchronization
 
@@ -35,7 +36,9 @@ public struct ReloadBenchmark: Sendable {
         let file = dir + "/agents/worker/agent.lua"
         var options = NodeOptions()
         options.askTimeout = .seconds(10)
-        let node = try Node(directory: dir, options: options, store: MemoryNodeStore(), directory: NodeDirectory())
+        var logger = Logger(label: "loom.bench")
+        logger.logLevel = .warning   // one info line per reload would drown the figures
+        let node = try Node(directory: dir, options: options, store: MemoryNodeStore(), directory: NodeDirectory(), logger: logger)
         await node.start()
         try await node.watch(quiet: .milliseconds(40))
         _ = try await node.ask("worker", "warm")
