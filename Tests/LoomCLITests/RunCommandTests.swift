@@ -53,4 +53,32 @@ struct RunCommandTests {
         let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(text.contains("SIGTERM: shutting down node 'council'"))
     }
+
+    @Test("--serve reloads a changed behaviour, and refuses one that does not compile")
+    func serveReloads() throws {
+        let dir = try council()
+        defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent().deletingLastPathComponent()) }
+        let process = Process()
+        process.executableURL = LoomProcess.executable
+        process.arguments = ["run", dir.path, "--serve"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.8)
+        let chair = dir.appendingPathComponent("agents/chair/agent.lua")
+        try "function on_task(t)\n  return 'out' ..\nend\n".write(to: chair, atomically: true, encoding: .utf8)
+        Thread.sleep(forTimeInterval: 0.5)
+        try "function on_task(t) return 'the chair is out' end\n".write(to: chair, atomically: true, encoding: .utf8)
+        Thread.sleep(forTimeInterval: 0.5)
+        process.terminate()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("reload refused; the old version keeps serving: "), "\(text)")
+        #expect(text.contains("agents/chair/agent.lua:3: unexpected symbol"), "\(text)")
+        #expect(text.contains("reloaded: changed [\"chair\"]"), "\(text)")
+        #expect(process.terminationStatus == 0)
+    }
 }
+
