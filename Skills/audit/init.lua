@@ -43,6 +43,15 @@ function M.language(path)
   return LANGUAGES[M.extension(path)] or "Other"
 end
 
+--- Selects every file (for M.each_file).
+function M.all() return true end
+
+--- Whether a path is a Loom manifest of a skill or an agent.
+function M.is_manifest(path)
+  local name = M.basename(path)
+  return name == "skill.toml" or name == "agent.toml"
+end
+
 --- Whether a file holds program code (as opposed to docs, data or configuration).
 function M.is_code(path) return CODE[M.language(path)] == true end
 

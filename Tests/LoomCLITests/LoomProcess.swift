@@ -33,6 +33,26 @@ enum LoomProcess {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Starts `loom` with `arguments` in the background, its output in pipes.
+    static func start(_ arguments: [String]) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        return (process, out, err)
+    }
+
+    /// Sends SIGTERM and waits up to `seconds` for the process to end; returns its standard error.
+    static func stop(_ process: Process, stderr: Pipe, seconds: Double = 10) -> String {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
     /// A temporary folder filled from a path -> contents map.
     static func tree(_ files: [String: String]) throws -> URL {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-cli-\(UUID().uuidString)")

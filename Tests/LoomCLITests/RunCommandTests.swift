@@ -36,21 +36,12 @@ struct RunCommandTests {
     func serve() throws {
         let dir = try council()
         defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent().deletingLastPathComponent()) }
-        let process = Process()
-        process.executableURL = LoomProcess.executable
-        process.arguments = ["run", dir.path, "--serve"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = Pipe()
-        try process.run()
+        let (process, _, err) = try LoomProcess.start(["run", dir.path, "--serve"])
         Thread.sleep(forTimeInterval: 1.0)
         #expect(process.isRunning)
-        process.terminate()   // SIGTERM
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let text = LoomProcess.stop(process, stderr: err)   // SIGTERM
         #expect(!process.isRunning)
         #expect(process.terminationStatus == 0)
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(text.contains("SIGTERM: shutting down node 'council'"))
     }
 
@@ -58,23 +49,14 @@ struct RunCommandTests {
     func serveReloads() throws {
         let dir = try council()
         defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent().deletingLastPathComponent()) }
-        let process = Process()
-        process.executableURL = LoomProcess.executable
-        process.arguments = ["run", dir.path, "--serve"]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = Pipe()
-        try process.run()
+        let (process, _, err) = try LoomProcess.start(["run", dir.path, "--serve"])
         Thread.sleep(forTimeInterval: 0.8)
         let chair = dir.appendingPathComponent("agents/chair/agent.lua")
         try "function on_task(t)\n  return 'out' ..\nend\n".write(to: chair, atomically: true, encoding: .utf8)
         Thread.sleep(forTimeInterval: 0.5)
         try "function on_task(t) return 'the chair is out' end\n".write(to: chair, atomically: true, encoding: .utf8)
         Thread.sleep(forTimeInterval: 0.5)
-        process.terminate()
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = LoomProcess.stop(process, stderr: err)
         #expect(text.contains("reload refused; the old version keeps serving: "), "\(text)")
         #expect(text.contains("agents/chair/agent.lua:3: unexpected symbol"), "\(text)")
         #expect(text.contains("reloaded: changed [\"chair\"]"), "\(text)")

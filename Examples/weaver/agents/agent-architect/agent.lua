@@ -8,11 +8,6 @@ local fs = use("fs.read@1")
 
 local THRESHOLD = 90
 
-local function is_manifest(path)
-  local name = audit.basename(path)
-  return name == "skill.toml" or name == "agent.toml"
-end
-
 local function analyse(_, text)
   local t = audit.toml(text)
   return {
@@ -60,7 +55,7 @@ on_task = audit.auditor(self.kind, function(task)
   local root = task.root or "tree"
   local present = {}
   for _, f in ipairs(audit.files(task)) do present[audit.relative(f.path)] = true end
-  local results, counts = audit.each_file(task, self.kind, is_manifest, analyse)
+  local results, counts = audit.each_file(task, self.kind, audit.is_manifest, analyse)
   local findings, rows, total, passing, n = {}, {}, 0, 0, 0
   for _, f in ipairs(audit.files(task)) do
     local m = results[f.path]

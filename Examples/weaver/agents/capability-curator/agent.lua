@@ -5,11 +5,6 @@ local audit = use("audit@1")
 
 local HOST = {["log@1"] = true, ["clock@1"] = true, ["messaging@1"] = true, ["memory@1"] = true, ["fs.read@1"] = true}
 
-local function is_manifest(path)
-  local name = audit.basename(path)
-  return name == "skill.toml" or name == "agent.toml"
-end
-
 local function analyse(_, text)
   local t = audit.toml(text)
   local function list(v) return type(v) == "table" and v or {} end
@@ -21,7 +16,7 @@ end
 local function key(ref) return (ref:match("^([^@]+@%d+)") or ref) end
 
 on_task = audit.auditor(self.kind, function(task)
-  local results, counts = audit.each_file(task, self.kind, is_manifest, analyse)
+  local results, counts = audit.each_file(task, self.kind, audit.is_manifest, analyse)
   local provided, wanted, skills, agents = {}, {}, {}, 0
   for _, f in ipairs(audit.files(task)) do
     local m = results[f.path]

@@ -8,7 +8,7 @@ local function analyse(_, text)
 end
 
 on_task = audit.auditor(self.kind, function(task)
-  local results, counts = audit.each_file(task, self.kind, function() return true end, analyse)
+  local results, counts = audit.each_file(task, self.kind, audit.all, analyse)
   local languages, total = {}, {files = 0, lines = 0, bytes = 0, binary = 0}
   local modules = {}
   for _, f in ipairs(audit.files(task)) do

@@ -25,7 +25,7 @@ local function analyse(path, text)
 end
 
 on_task = audit.auditor(self.kind, function(task)
-  local results, counts = audit.each_file(task, self.kind, function() return true end, analyse)
+  local results, counts = audit.each_file(task, self.kind, audit.all, analyse)
   local findings, tally = {}, {0, 0, 0}
   local long_lines, sizes = 0, {}
   for _, f in ipairs(audit.files(task)) do

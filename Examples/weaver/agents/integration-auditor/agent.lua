@@ -3,19 +3,14 @@
 local audit = use("audit@1")
 local fs = use("fs.read@1")
 
-local function is_manifest(path)
-  local name = audit.basename(path)
-  return name == "skill.toml" or name == "agent.toml"
-end
-
 local function selected(path)
   local ext = audit.extension(path)
-  return ext == "md" or ext == "markdown" or is_manifest(path)
+  return ext == "md" or ext == "markdown" or audit.is_manifest(path)
 end
 
 local function analyse(path, text)
   local refs = {}
-  if is_manifest(path) then
+  if audit.is_manifest(path) then
     local t, lines = audit.toml(text)
     if audit.basename(path) == "skill.toml" then
       refs[#refs + 1] = {lines.entry or 0, type(t.entry) == "string" and t.entry or "init.lua", "manifest"}
