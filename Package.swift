@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // The system Lua 5.4 (Debian: liblua5.4-dev).
@@ -48,6 +49,17 @@ let package = Package(
             name: "LoomMemory",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Node identity, signed content-addressed skill bundles, the trust store, installation.
+        .target(
+            name: "LoomBundle",
+            dependencies: [
+                "LoomCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         // The node: one VM per node actor, agents as coroutines, messages, persistence.
         .target(
             name: "LoomRuntime",
@@ -55,6 +67,7 @@ let package = Package(
                 "LuaKit",
                 "LoomCore",
                 "LoomMemory",
+                "LoomBundle",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -68,6 +81,7 @@ let package = Package(
                 "LoomCore",
                 "LoomRuntime",
                 "LoomMemory",
+                "LoomBundle",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -82,6 +96,11 @@ let package = Package(
         .testTarget(name: "LoomMemoryTests", dependencies: ["LoomMemory", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LuaKit", "LoomCore", "LoomMemory"]),
         .testTarget(name: "LuaKitTests", dependencies: ["LuaKit"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "LoomBundleTests",
+            dependencies: ["LoomBundle", "LoomCore", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         .testTarget(
             name: "LoomCLITests",
             dependencies: ["LoomCLI", "LuaKit", "LoomMemory", "LoomRuntime",

@@ -68,8 +68,14 @@ public struct NodeLoader: Sendable {
             do { agents.append(try AgentManifest.load(directory: folder)) } catch { diagnostics += error.diagnostics }
         }
         var foreign: [SkillManifest] = []
-        for folder in Self.subfolders(of: (directory as NSString).appendingPathComponent(".loom/installed"), containing: "skill.toml") {
-            do { foreign.append(try SkillManifest.load(directory: folder)) } catch { diagnostics += error.diagnostics }
+        // .loom/installed/PUBLISHER--BUNDLE/skills/SKILL (from loom install), or a skill folder itself.
+        let installed = (directory as NSString).appendingPathComponent(".loom/installed")
+        for bundle in Self.subfolders(of: installed, containing: "") {
+            let folders = FileManager.default.fileExists(atPath: (bundle as NSString).appendingPathComponent("skill.toml")) ? [bundle]
+                : Self.subfolders(of: (bundle as NSString).appendingPathComponent("skills"), containing: "skill.toml")
+            for folder in folders {
+                do { foreign.append(try SkillManifest.load(directory: folder)) } catch { diagnostics += error.diagnostics }
+            }
         }
         guard diagnostics.isEmpty else { throw ManifestError(diagnostics) }
         return NodeRecord(manifest: manifest, skills: skills, agents: agents, foreignSkills: foreign)

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import LoomBundle
 import LoomCore
 import LoomMemory
 public import LuaKit
@@ -45,6 +46,8 @@ public actor Node {
     /// Its agents stay dormant until their first message.
     public init(directory path: String, options: NodeOptions = NodeOptions(), store: (any NodeStore)? = nil,
                 directory: NodeDirectory = .shared, logger: Logger = Logger(label: "loom.node")) throws {
+        // Installed bundles must be as their publishers signed them.
+        try InstalledBundles.check(node: path)
         let lineage = try NodeLoader().lineage(of: path)
         let resolution = try Resolver().resolve(lineage)
         let dir = lineage.root.manifest.directory

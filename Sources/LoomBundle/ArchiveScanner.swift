@@ -1,0 +1,100 @@
+import Foundation
+
+/// The safety rules a bundle's archive must meet, checked on the ZIP central directory before any
+/// entry is read: regular files and folders only; no absolute paths, `..`, backslashes, drive
+/// letters or NUL; no duplicate or case-colliding names; caps on entries, depth and name length.
+/// Sizes in headers are not trusted: the reader counts the bytes it really inflates against the
+/// caps (see ``BundleReader``).
+public struct ArchiveLimits: Sendable {
+    public var maxEntries = 10_000
+    public var maxDepth = 16
+    public var maxNameLength = 255
+    public var maxTotalBytes = 64 << 20
+    public var maxFileBytes = 16 << 20
+    /// The most uncompressed bytes per byte of archive.
+    public var maxRatio = 100
+    public var maxArchiveBytes = 64 << 20
+    public init() {}
+}
+
+struct ArchiveScanner {
+    struct Entry {
+        var name: String
+        var isDirectory: Bool
+    }
+
+    /// Reads the central directory of the ZIP in `data` and checks every name and type.
+    static func scan(_ data: Data, file: String, limits: ArchiveLimits) throws(BundleError) -> [Entry] {
+        func u16(_ o: Int) -> Int { Int(data[data.startIndex + o]) | Int(data[data.startIndex + o + 1]) << 8 }
+        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
+        func unsafe(_ m: String) -> BundleError { BundleError(.unsafeArchive, "\(file): \(m)") }
+        guard data.count >= 22 else { throw unsafe("not a ZIP archive (too short)") }
+        // The end-of-central-directory record: the last signature within 64 KiB + 22 of the end.
+        var eocd = -1
+        var o = data.count - 22
+        let floor = max(0, data.count - 22 - 65_535)
+        while o >= floor {
+            if u32(o) == 0x0605_4b50 { eocd = o; break }
+            o -= 1
+        }
+        guard eocd >= 0 else { throw unsafe("not a ZIP archive (no end of central directory)") }
+        let count = u16(eocd + 10), size = u32(eocd + 12), offset = u32(eocd + 16)
+        guard count != 0xFFFF, size != 0xFFFF_FFFF, offset != 0xFFFF_FFFF else {
+            throw unsafe("ZIP64 archives are not accepted; a bundle is small")
+        }
+        guard count <= limits.maxEntries else { throw unsafe("\(count) entries; the limit is \(limits.maxEntries)") }
+        guard offset + size <= eocd else { throw unsafe("the central directory lies outside the archive") }
+        var entries: [Entry] = []
+        var seen: [String: String] = [:]
+        var p = offset
+        for _ in 0..<count {
+            guard p + 46 <= eocd, u32(p) == 0x0201_4b50 else { throw unsafe("a damaged central directory") }
+            let madeBy = u16(p + 4) >> 8
+            let nameLength = u16(p + 28), extra = u16(p + 30), comment = u16(p + 32)
+            let attributes = u32(p + 38)
+            guard p + 46 + nameLength <= eocd else { throw unsafe("a damaged central directory") }
+            let nameBytes = data[(data.startIndex + p + 46)..<(data.startIndex + p + 46 + nameLength)]
+            p += 46 + nameLength + extra + comment
+            guard let name = String(data: nameBytes, encoding: .utf8) else { throw unsafe("an entry name is not UTF-8") }
+            entries.append(try check(name: name, madeBy: madeBy, attributes: attributes, seen: &seen, limits: limits, unsafe: unsafe))
+        }
+        guard entries.count == count else { throw unsafe("a damaged central directory") }
+        return entries
+    }
+
+    static func check(name: String, madeBy: Int, attributes: Int, seen: inout [String: String], limits: ArchiveLimits,
+                      unsafe: (String) -> BundleError) throws(BundleError) -> Entry {
+        let shown = name.debugDescription
+        guard !name.isEmpty, name.utf8.count <= limits.maxNameLength else {
+            throw unsafe("entry name \(shown.prefix(80)) is empty or longer than \(limits.maxNameLength) bytes")
+        }
+        guard !name.contains("\\") else { throw unsafe("entry \(shown) has a backslash") }
+        guard !name.contains("\u{0}") else { throw unsafe("entry \(shown) has a NUL byte") }
+        guard !name.hasPrefix("/") else { throw unsafe("entry \(shown) is an absolute path") }
+        if name.count >= 2, name.dropFirst().first == ":", name.first?.isLetter == true {
+            throw unsafe("entry \(shown) starts with a drive letter")
+        }
+        let isDirectory = name.hasSuffix("/")
+        let parts = (isDirectory ? String(name.dropLast()) : name).split(separator: "/", omittingEmptySubsequences: false)
+        guard !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
+            throw unsafe("entry \(shown) has an empty, '.' or '..' path component")
+        }
+        guard parts.count <= limits.maxDepth else { throw unsafe("entry \(shown) is nested deeper than \(limits.maxDepth) folders") }
+        // Unix file types live in the high 16 bits of the external attributes.
+        if madeBy == 3 {
+            let type = (attributes >> 16) & 0o170000
+            let expected = isDirectory ? 0o040000 : 0o100000
+            if type != 0 && type != expected {
+                let what = type == 0o120000 ? "a symbolic link" : type == 0o040000 ? "a folder without a trailing slash"
+                    : "not a regular file or folder (type \(String(type, radix: 8)))"
+                throw unsafe("entry \(shown) is \(what)")
+            }
+        }
+        let key = (isDirectory ? String(name.dropLast()) : name).lowercased()
+        if let other = seen[key] {
+            throw unsafe(other == name ? "entry \(shown) appears twice" : "entries \(other.debugDescription) and \(shown) differ only in case")
+        }
+        seen[key] = name
+        return Entry(name: name, isDirectory: isDirectory)
+    }
+}

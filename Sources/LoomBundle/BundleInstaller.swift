@@ -1,0 +1,203 @@
+import Foundation
+import LoomCore
+import Glibc
+
+/// Verifies bundles against a node's trust store and installs them.
+///
+/// A bundle from a node of the installing node's lineage lands as that ancestor,
+/// `.loom/ancestors/PUBLISHER` (with a `node.toml` naming it), where lineage resolution finds it;
+/// one from any other node is foreign and lands in `.loom/installed/PUBLISHER--NAME/skills/`.
+/// Either is a symbolic link to `.loom/bundles/ID/`: the bundle is extracted into a fresh
+/// `.loom/bundles/ID.partial-PID`, synced, renamed into place, and the link is switched with one
+/// `rename`, so a crash at any point leaves exactly the old or the new installation. One install
+/// at a time per node (as `loom install` runs).
+public struct BundleInstaller: Sendable {
+    public enum Relation: String, Sendable { case lineage, foreign }
+
+    public struct Verified: Sendable {
+        public var contents: BundleReader.Contents
+        public var relation: Relation
+        /// Rotations through which a trusted key vouched for the signer.
+        public var rotations: [KeyStatement]
+    }
+
+    public struct Result: Sendable {
+        public var index: BundleIndex
+        public var id: String
+        public var relation: Relation
+        /// The link the node loads from.
+        public var location: String
+        /// The version this replaced, if any.
+        public var replaced: String?
+    }
+
+    public var node: String
+    public var allowDowngrade = false
+    public var reader = BundleReader()
+
+    public init(node: String) { self.node = node }
+
+    /// Every check: the bundle itself, a trusted and unrevoked signer, and the node's constitution
+    /// for the permissions its skills ask.
+    public func verify(file: String) throws(BundleError) -> Verified {
+        let record: NodeRecord
+        do { record = try NodeLoader().load(directory: node) } catch { throw BundleError(.manifest, "\(error)") }
+        let contents = try reader.read(file: file)
+        let index = contents.index
+        guard index.publisher != record.name else {
+            throw BundleError(.manifest, "\(file) was published by '\(index.publisher)' itself; a node does not install its own bundle")
+        }
+        let store = try TrustStore(node: node)
+        for s in contents.statements where s.kind == .revocation { try store.apply(s) }
+        let rotations = try store.check(publisher: index.publisher, key: index.publisherKey, statements: contents.statements)
+        let relation: Relation = Self.lineageNames(of: record).contains(index.publisher) ? .lineage : .foreign
+        let allowed = record.manifest.constitution.allowed(for: relation == .lineage ? .lineage : .foreign)
+        for m in contents.manifests {
+            let refused = m.permissions.filter { !allowed.contains($0) }
+            guard refused.isEmpty else {
+                throw BundleError(.permission, "\(file): skill '\(m.name)' asks for \(refused.map(\.rawValue).sorted().joined(separator: ", ")), which node '\(record.name)' allows no \(relation.rawValue) skill ([constitution] \(relation.rawValue) in node.toml)")
+            }
+        }
+        return Verified(contents: contents, relation: relation, rotations: rotations)
+    }
+
+    /// The names in a node's lineage as far as it can be found, and the parents it names.
+    static func lineageNames(of root: NodeRecord) -> Set<String> {
+        var names: Set<String> = []
+        var queue = [root]
+        while let node = queue.popLast() {
+            for p in node.manifest.parents where !names.contains(p) {
+                names.insert(p)
+                if let dir = NodeLoader().findAncestor(p, of: node, root: root).0, let r = try? NodeLoader().load(directory: dir) { queue.append(r) }
+            }
+        }
+        return names
+    }
+
+    public func install(file: String) throws(BundleError) -> Result {
+        let verified = try verify(file: file)
+        let c = verified.contents
+        let index = c.index
+        let store = try TrustStore(node: node)
+        if let (seen, seenID) = try store.highestVersion(name: index.name, publisher: index.publisher), let highest = SemanticVersion(seen) {
+            if index.version < highest && !allowDowngrade {
+                throw BundleError(.rollback, "\(file) is \(index.name) \(index.version), older than \(highest), already seen from '\(index.publisher)'; pass --allow-downgrade to install it anyway")
+            }
+            if index.version == highest && seenID != c.id && !allowDowngrade {
+                throw BundleError(.rollback, "\(file) is \(index.name) \(index.version) with different content than the \(index.version) already seen from '\(index.publisher)'; a new release needs a new version")
+            }
+        }
+        for s in verified.rotations { try store.apply(s) }
+        if index.version >= (try store.highestVersion(name: index.name, publisher: index.publisher)).flatMap({ SemanticVersion($0.0) }) ?? index.version {
+            try store.recordVersion(name: index.name, publisher: index.publisher, version: index.version.description, bundle: c.id)
+        }
+
+        let loom = (node as NSString).appendingPathComponent(".loom")
+        let bundles = (loom as NSString).appendingPathComponent("bundles")
+        let linkFolder = (loom as NSString).appendingPathComponent(verified.relation == .lineage ? "ancestors" : "installed")
+        let linkName = verified.relation == .lineage ? index.publisher : "\(index.publisher)--\(index.name)"
+        let link = (linkFolder as NSString).appendingPathComponent(linkName)
+        do {
+            try FileManager.default.createDirectory(atPath: bundles, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: linkFolder, withIntermediateDirectories: true)
+        } catch { throw BundleError(.io, "cannot create \(bundles): \(error)") }
+        if let type = (try? FileManager.default.attributesOfItem(atPath: link))?[.type] as? FileAttributeType, type != .typeSymbolicLink {
+            throw BundleError(.io, "\(link) is a real folder, not an installed bundle; move it away to install \(index.name)")
+        }
+        Self.removeLeftovers(bundles)
+        let target = (bundles as NSString).appendingPathComponent(c.id)
+        if !FileManager.default.fileExists(atPath: (target as NSString).appendingPathComponent("bundle.toml")) {
+            let partial = target + ".partial-\(getpid())"
+            try? FileManager.default.removeItem(atPath: partial)
+            var files = c.files
+            files["bundle.toml"] = c.indexBytes
+            files["bundle.sig"] = Data((c.signature.base64EncodedString() + "\n").utf8)
+            if verified.relation == .lineage { files["node.toml"] = Data(Self.ancestorManifest(index).utf8) }
+            for (path, data) in files.sorted(by: { $0.key < $1.key }) {
+                try Self.write(data, to: (partial as NSString).appendingPathComponent(path))
+            }
+            Self.syncTree(partial)
+            try? FileManager.default.removeItem(atPath: target)
+            guard rename(partial, target) == 0 else { throw BundleError(.io, "cannot move \(partial) into place: \(String(cString: strerror(errno)))") }
+            Self.sync(bundles)
+        }
+        let old = (try? FileManager.default.destinationOfSymbolicLink(atPath: link)).map { ($0 as NSString).lastPathComponent }
+        let newLink = link + ".new-\(getpid())"
+        unlink(newLink)
+        guard symlink("../bundles/\(c.id)", newLink) == 0, rename(newLink, link) == 0 else {
+            throw BundleError(.io, "cannot switch \(link) to the new bundle: \(String(cString: strerror(errno)))")
+        }
+        Self.sync(linkFolder)
+        let replaced = old.flatMap { id -> String? in
+            guard id != c.id else { return nil }
+            let data = FileManager.default.contents(atPath: (bundles as NSString).appendingPathComponent(id + "/bundle.toml"))
+            return data.flatMap { try? BundleIndex(bytes: $0) }?.version.description ?? "an earlier bundle"
+        }
+        Self.removeUnused(bundles, loom: loom)
+        return Result(index: index, id: c.id, relation: verified.relation, location: link, replaced: replaced)
+    }
+
+    /// The node.toml of an installed ancestor: its name and its skills; its own ancestors come
+    /// only from bundles of theirs.
+    static func ancestorManifest(_ index: BundleIndex) -> String {
+        "# Installed from bundle \(index.name) \(index.version); do not edit (loom install replaces it).\nname = \"\(index.publisher)\"\nskills = [\"skills\"]\n"
+    }
+
+    static func write(_ data: Data, to path: String) throws(BundleError) {
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        } catch { throw BundleError(.io, "cannot create the folder of \(path): \(error)") }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BundleError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let ok = data.withUnsafeBytes { raw -> Bool in
+            var off = 0
+            while off < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                off += n
+            }
+            return true
+        }
+        guard ok, fsync(fd) == 0 else { throw BundleError(.io, "cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    static func sync(_ folder: String) {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    static func syncTree(_ folder: String) {
+        let walker = FileManager.default.enumerator(atPath: folder)
+        var dirs = [folder]
+        while let p = walker?.nextObject() as? String {
+            let full = (folder as NSString).appendingPathComponent(p)
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), isDir.boolValue { dirs.append(full) }
+        }
+        for d in dirs.reversed() { sync(d) }
+    }
+
+    /// Extractions a crash interrupted.
+    static func removeLeftovers(_ bundles: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? [] where name.contains(".partial-") {
+            try? FileManager.default.removeItem(atPath: (bundles as NSString).appendingPathComponent(name))
+        }
+    }
+
+    /// Bundles no link points to any more.
+    static func removeUnused(_ bundles: String, loom: String) {
+        var used: Set<String> = []
+        for folder in ["ancestors", "installed"] {
+            let dir = (loom as NSString).appendingPathComponent(folder)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                if let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: (dir as NSString).appendingPathComponent(name)) {
+                    used.insert((dest as NSString).lastPathComponent)
+                }
+            }
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? [] where !used.contains(name) && !name.contains(".partial-") {
+            try? FileManager.default.removeItem(atPath: (bundles as NSString).appendingPathComponent(name))
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Crypto
+public import Foundation
+public import LoomCore
+import ZIPFoundation
+
+/// Reads a bundle and checks everything that does not depend on who trusts whom: the archive's
+/// safety rules (``ArchiveLimits``), the publisher's signature over the index, every listed file
+/// present with its size and SHA-256, nothing unlisted, the key statements' signatures, and every
+/// skill manifest valid and matching the index.
+public struct BundleReader: Sendable {
+    public var limits = ArchiveLimits()
+    public init() {}
+
+    /// A bundle that passed every check but trust.
+    public struct Contents: Sendable {
+        public var index: BundleIndex
+        public var indexBytes: Data
+        public var signature: Data
+        /// The bundle id: the SHA-256 of the index, in hex.
+        public var id: String
+        /// Listed files by path.
+        public var files: [String: Data]
+        public var statements: [KeyStatement]
+        public var manifests: [SkillManifest]
+    }
+
+    public func read(file: String) throws(BundleError) -> Contents {
+        let url = URL(fileURLWithPath: file)
+        let size = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? -1
+        guard size >= 0 else { throw BundleError(.io, "\(file) does not exist or cannot be read") }
+        guard size <= limits.maxArchiveBytes else {
+            throw BundleError(.unsafeArchive, "\(file) is \(size) bytes; the limit is \(limits.maxArchiveBytes)")
+        }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw BundleError(.io, "cannot read \(file): \(error)") }
+        return try read(data: data, file: file)
+    }
+
+    public func read(data: Data, file: String) throws(BundleError) -> Contents {
+        let scanned = try ArchiveScanner.scan(data, file: file, limits: limits)
+        let names = Set(scanned.map(\.name))
+        let entries = try extract(data, file: file, expected: names)
+        guard let indexBytes = entries["bundle.toml"] else { throw BundleError(.integrity, "\(file): bundle.toml is missing") }
+        guard let sigBytes = entries["bundle.sig"], let sigText = String(data: sigBytes, encoding: .utf8) else {
+            throw BundleError(.integrity, "\(file): bundle.sig is missing")
+        }
+        let signature = try SignatureText.decode(sigText, what: "\(file): bundle.sig")
+        // The signature is checked before anything in the index is believed.
+        guard let key = BundleIndex.signingKey(in: indexBytes), key.isValidSignature(signature, for: indexBytes) else {
+            throw BundleError(.signature, "\(file): the signature in bundle.sig does not match bundle.toml and its publisher_key; the bundle was altered")
+        }
+        let index = try BundleIndex(bytes: indexBytes, file: "\(file): bundle.toml")
+        guard index.publisherKey == key else {
+            throw BundleError(.signature, "\(file): bundle.toml names two publisher keys; the bundle is refused")
+        }
+        // Every listed file present and intact; nothing else.
+        var files: [String: Data] = [:]
+        for f in index.files {
+            guard let content = entries[f.path] else { throw BundleError(.integrity, "\(file): \(f.path) is listed in bundle.toml but missing") }
+            guard content.count == f.size, BundleBuilder.hex(SHA256.hash(data: content)) == f.sha256 else {
+                throw BundleError(.integrity, "\(file): \(f.path) does not match its SHA-256 in bundle.toml; the bundle was altered")
+            }
+            files[f.path] = content
+        }
+        for name in entries.keys.sorted() where name != "bundle.toml" && name != "bundle.sig" && files[name] == nil {
+            throw BundleError(.integrity, "\(file): \(name) is in the archive but not listed in bundle.toml")
+        }
+        // Key statements and skill manifests.
+        var statements: [KeyStatement] = []
+        for path in files.keys.sorted() where path.hasPrefix("keys/") {
+            let s = try KeyStatement(text: String(decoding: files[path]!, as: UTF8.self), file: "\(file): \(path)")
+            try s.verify()
+            statements.append(s)
+        }
+        var manifests: [SkillManifest] = []
+        for skill in index.skills {
+            let path = skill.path + "/skill.toml"
+            guard skill.path.hasPrefix("skills/"), let text = files[path].flatMap({ String(data: $0, encoding: .utf8) }) else {
+                throw BundleError(.manifest, "\(file): skill '\(skill.name)' has no \(path)")
+            }
+            let m: SkillManifest
+            let folder = skill.path
+            do {
+                m = try SkillManifest.parse(text: text, file: "\(file): \(path)", directory: folder) { files[folder + "/" + $0] != nil }
+            } catch {
+                throw BundleError(.manifest, "\(error)")
+            }
+            guard m.name == skill.name, m.version.description == skill.version else {
+                throw BundleError(.manifest, "\(file): \(path) says \(m.name) \(m.version), bundle.toml says \(skill.name) \(skill.version)")
+            }
+            manifests.append(m)
+        }
+        return Contents(index: index, indexBytes: indexBytes, signature: signature, id: BundleBuilder.hex(SHA256.hash(data: indexBytes)),
+                        files: files, statements: statements, manifests: manifests)
+    }
+
+    /// Inflates every file entry, counting the bytes really produced against the caps.
+    private func extract(_ data: Data, file: String, expected: Set<String>) throws(BundleError) -> [String: Data] {
+        let archive: Archive
+        do { archive = try Archive(data: data, accessMode: .read) } catch { throw BundleError(.unsafeArchive, "\(file): not a readable ZIP (\(error))") }
+        var out: [String: Data] = [:]
+        var total = 0
+        let ratioCap = max(data.count, 1) * limits.maxRatio
+        for entry in archive {
+            guard expected.contains(entry.path) else { throw BundleError(.unsafeArchive, "\(file): the archive's entries disagree with its directory") }
+            if entry.type == .directory { continue }
+            guard entry.type == .file else { throw BundleError(.unsafeArchive, "\(file): entry \(entry.path) is not a regular file") }
+            var content = Data()
+            do {
+                _ = try archive.extract(entry, skipCRC32: true) { chunk in
+                    content.append(chunk)
+                    total += chunk.count
+                    if content.count > limits.maxFileBytes {
+                        throw BundleError(.unsafeArchive, "\(file): \(entry.path) inflates past \(limits.maxFileBytes) bytes")
+                    }
+                    if total > limits.maxTotalBytes {
+                        throw BundleError(.unsafeArchive, "\(file): the archive inflates past \(limits.maxTotalBytes) bytes")
+                    }
+                    if total > ratioCap {
+                        throw BundleError(.unsafeArchive, "\(file): the archive inflates more than \(limits.maxRatio) times its size (a zip bomb?)")
+                    }
+                }
+            } catch let e as BundleError {
+                throw e
+            } catch {
+                throw BundleError(.unsafeArchive, "\(file): \(entry.path) cannot be read (\(error))")
+            }
+            out[entry.path] = content
+        }
+        return out
+    }
+}

@@ -1,0 +1,57 @@
+import Crypto
+import Foundation
+
+/// The check a node makes at load: every installed bundle (`.loom/ancestors/*` and
+/// `.loom/installed/*` that hold a `bundle.toml`) still carries its publisher's signature, its
+/// signer is still trusted and not revoked, and every file matches its SHA-256, with no file added.
+public enum InstalledBundles: Sendable {
+    public static func check(node: String) throws(BundleError) {
+        let loom = (node as NSString).appendingPathComponent(".loom")
+        var folders: [String] = []
+        for sub in ["ancestors", "installed"] {
+            let dir = (loom as NSString).appendingPathComponent(sub)
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where !name.hasPrefix(".") {
+                let folder = (dir as NSString).appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("bundle.toml")) { folders.append(folder) }
+            }
+        }
+        guard !folders.isEmpty else { return }
+        let store = try TrustStore(node: node)
+        for folder in folders { try check(folder: folder, store: store) }
+    }
+
+    static func check(folder: String, store: TrustStore) throws(BundleError) {
+        func reinstall(_ what: String) -> BundleError {
+            BundleError(.integrity, "\(what) in \(folder), installed from a bundle, was changed after installation; install the bundle again (loom install)")
+        }
+        guard let indexBytes = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent("bundle.toml")),
+              let sig = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent("bundle.sig")) else {
+            throw reinstall("bundle.toml or bundle.sig")
+        }
+        let index = try BundleIndex(bytes: indexBytes, file: (folder as NSString).appendingPathComponent("bundle.toml"))
+        let signature = try SignatureText.decode(String(decoding: sig, as: UTF8.self), what: "bundle.sig in \(folder)")
+        guard index.publisherKey.isValidSignature(signature, for: indexBytes) else { throw reinstall("bundle.toml") }
+        _ = try store.check(publisher: index.publisher, key: index.publisherKey, statements: [])
+        var listed: Set<String> = ["bundle.toml", "bundle.sig"]
+        for f in index.files {
+            listed.insert(f.path)
+            guard let data = FileManager.default.contents(atPath: (folder as NSString).appendingPathComponent(f.path)),
+                  data.count == f.size, BundleBuilder.hex(SHA256.hash(data: data)) == f.sha256 else {
+                throw reinstall(f.path)
+            }
+        }
+        let manifest = (folder as NSString).appendingPathComponent("node.toml")
+        if FileManager.default.fileExists(atPath: manifest) {
+            listed.insert("node.toml")
+            guard FileManager.default.contents(atPath: manifest) == Data(BundleInstaller.ancestorManifest(index).utf8) else {
+                throw reinstall("node.toml")
+            }
+        }
+        let walker = FileManager.default.enumerator(atPath: folder)
+        while let path = walker?.nextObject() as? String {
+            var isDir: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(path), isDirectory: &isDir)
+            if !isDir.boolValue && !listed.contains(path) { throw reinstall("the added file \(path)") }
+        }
+    }
+}
