@@ -103,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LoomCLITests",
-            dependencies: ["LoomCLI", "LuaKit", "LoomMemory", "LoomRuntime",
+            dependencies: ["LoomCLI", "LuaKit", "LoomMemory", "LoomRuntime", "LoomBundle", "LoomCore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),

@@ -104,7 +104,7 @@ public struct BundleInstaller: Sendable {
         if let type = (try? FileManager.default.attributesOfItem(atPath: link))?[.type] as? FileAttributeType, type != .typeSymbolicLink {
             throw BundleError(.io, "\(link) is a real folder, not an installed bundle; move it away to install \(index.name)")
         }
-        Self.removeLeftovers(bundles)
+        Self.removeLeftovers(bundles, links: linkFolder)
         let target = (bundles as NSString).appendingPathComponent(c.id)
         if !FileManager.default.fileExists(atPath: (target as NSString).appendingPathComponent("bundle.toml")) {
             let partial = target + ".partial-\(getpid())"
@@ -178,10 +178,13 @@ public struct BundleInstaller: Sendable {
         for d in dirs.reversed() { sync(d) }
     }
 
-    /// Extractions a crash interrupted.
-    static func removeLeftovers(_ bundles: String) {
+    /// Extractions and link switches a crash interrupted.
+    static func removeLeftovers(_ bundles: String, links: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? [] where name.contains(".partial-") {
             try? FileManager.default.removeItem(atPath: (bundles as NSString).appendingPathComponent(name))
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: links)) ?? [] where name.contains(".new-") {
+            unlink((links as NSString).appendingPathComponent(name))
         }
     }
 

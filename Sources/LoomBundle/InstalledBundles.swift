@@ -10,7 +10,8 @@ public enum InstalledBundles: Sendable {
         var folders: [String] = []
         for sub in ["ancestors", "installed"] {
             let dir = (loom as NSString).appendingPathComponent(sub)
-            for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where !name.hasPrefix(".") {
+            // `NAME.new-PID` is a link switch a crash interrupted; the next install removes it.
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where !name.hasPrefix(".") && !name.contains(".new-") {
                 let folder = (dir as NSString).appendingPathComponent(name)
                 if FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("bundle.toml")) { folders.append(folder) }
             }
