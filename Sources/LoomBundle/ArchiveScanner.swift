@@ -64,22 +64,27 @@ struct ArchiveScanner {
 
     static func check(name: String, madeBy: Int, attributes: Int, seen: inout [String: String], limits: ArchiveLimits,
                       unsafe: (String) -> BundleError) throws(BundleError) -> Entry {
-        let shown = name.debugDescription
-        guard !name.isEmpty, name.utf8.count <= limits.maxNameLength else {
-            throw unsafe("entry name \(shown.prefix(80)) is empty or longer than \(limits.maxNameLength) bytes")
+        let bytes = Array(name.utf8)
+        func shown() -> String { name.debugDescription }
+        guard !bytes.isEmpty, bytes.count <= limits.maxNameLength else {
+            throw unsafe("entry name \(shown().prefix(80)) is empty or longer than \(limits.maxNameLength) bytes")
         }
-        guard !name.contains("\\") else { throw unsafe("entry \(shown) has a backslash") }
-        guard !name.contains("\u{0}") else { throw unsafe("entry \(shown) has a NUL byte") }
-        guard !name.hasPrefix("/") else { throw unsafe("entry \(shown) is an absolute path") }
-        if name.count >= 2, name.dropFirst().first == ":", name.first?.isLetter == true {
-            throw unsafe("entry \(shown) starts with a drive letter")
+        guard !bytes.contains(UInt8(ascii: "\\")) else { throw unsafe("entry \(shown()) has a backslash") }
+        guard !bytes.contains(0) else { throw unsafe("entry \(shown()) has a NUL byte") }
+        guard bytes[0] != UInt8(ascii: "/") else { throw unsafe("entry \(shown()) is an absolute path") }
+        if bytes.count >= 2, bytes[1] == UInt8(ascii: ":"), (bytes[0] | 0x20) >= UInt8(ascii: "a"), (bytes[0] | 0x20) <= UInt8(ascii: "z") {
+            throw unsafe("entry \(shown()) starts with a drive letter")
         }
-        let isDirectory = name.hasSuffix("/")
-        let parts = (isDirectory ? String(name.dropLast()) : name).split(separator: "/", omittingEmptySubsequences: false)
-        guard !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
-            throw unsafe("entry \(shown) has an empty, '.' or '..' path component")
+        let isDirectory = bytes.last == UInt8(ascii: "/")
+        let body = isDirectory ? bytes.dropLast() : bytes[...]
+        var depth = 0
+        for part in body.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            depth += 1
+            if part.isEmpty || part.elementsEqual([UInt8(ascii: ".")]) || part.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+                throw unsafe("entry \(shown()) has an empty, '.' or '..' path component")
+            }
         }
-        guard parts.count <= limits.maxDepth else { throw unsafe("entry \(shown) is nested deeper than \(limits.maxDepth) folders") }
+        guard depth <= limits.maxDepth else { throw unsafe("entry \(shown()) is nested deeper than \(limits.maxDepth) folders") }
         // Unix file types live in the high 16 bits of the external attributes.
         if madeBy == 3 {
             let type = (attributes >> 16) & 0o170000
@@ -87,12 +92,16 @@ struct ArchiveScanner {
             if type != 0 && type != expected {
                 let what = type == 0o120000 ? "a symbolic link" : type == 0o040000 ? "a folder without a trailing slash"
                     : "not a regular file or folder (type \(String(type, radix: 8)))"
-                throw unsafe("entry \(shown) is \(what)")
+                throw unsafe("entry \(shown()) is \(what)")
             }
         }
-        let key = (isDirectory ? String(name.dropLast()) : name).lowercased()
+        // Case-insensitive file systems fold more than ASCII; folding ASCII catches the collisions
+        // that matter for file names in skills, and lowercased() the rest.
+        let key = body.allSatisfy({ $0 < 0x80 })
+            ? String(decoding: body.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 32 : $0 }, as: UTF8.self)
+            : String(decoding: body, as: UTF8.self).lowercased()
         if let other = seen[key] {
-            throw unsafe(other == name ? "entry \(shown) appears twice" : "entries \(other.debugDescription) and \(shown) differ only in case")
+            throw unsafe(other == name ? "entry \(shown()) appears twice" : "entries \(other.debugDescription) and \(shown()) differ only in case")
         }
         seen[key] = name
         return Entry(name: name, isDirectory: isDirectory)

@@ -89,7 +89,16 @@ public struct BundleBuilder: Sendable {
         return out.sorted { $0.0 < $1.0 }
     }
 
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 { digest.map { String(format: "%02x", $0) }.joined() }
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for b in digest {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// A ZIP of the given entries, in order, stored, mode 0644, with fixed DOS timestamps.
     static func zip(_ entries: [(String, Data)]) throws(BundleError) -> Data {

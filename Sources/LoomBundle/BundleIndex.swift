@@ -1,6 +1,5 @@
 public import Foundation
 public import LoomCore
-import TOMLKit
 
 /// `bundle.toml`, a bundle's index: what it is, who published it, and every file with its size and
 /// SHA-256. The index's exact bytes are what the publisher signs (`bundle.sig`), and their SHA-256
@@ -59,6 +58,7 @@ public struct BundleIndex: Sendable, Equatable {
     }
 
     private static func quote(_ s: String) -> String {
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5c && $0 != 0x7f }) { return "\"" + s + "\"" }
         var out = "\""
         for c in s.unicodeScalars {
             switch c {
@@ -100,61 +100,146 @@ public struct BundleIndex: Sendable, Equatable {
     /// The `publisher_key` line of an index's bytes, read without parsing the rest: the key the
     /// signature is checked with before anything else in the index is believed.
     static func signingKey(in bytes: Data) -> PublicKey? {
-        guard let text = String(data: bytes, encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("publisher_key = \"") && line.hasSuffix("\"") {
-            return try? PublicKey(text: String(line.dropFirst(17).dropLast()))
+        let marker = Data("\npublisher_key = \"".utf8)
+        guard let start = bytes.range(of: marker)?.upperBound,
+              let end = bytes[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+        return try? PublicKey(text: String(decoding: bytes[start..<end], as: UTF8.self))
+    }
+
+    /// Parses an index; `file` names it in errors. Only the canonical form ``text`` writes is
+    /// accepted (the form that is signed), so one index has one byte sequence.
+    public init(bytes: Data, file: String = "bundle.toml") throws(BundleError) {
+        guard let text = String(bytes: bytes, encoding: .utf8) else { throw BundleError(.manifest, "\(file) is not UTF-8") }
+        func bad(_ line: Int, _ m: String) -> BundleError { BundleError(.manifest, "\(file):\(line): \(m)") }
+        var top: [String: Parsed] = [:]
+        var skills: [[String: Parsed]] = []
+        var files: [[String: Parsed]] = []
+        var section = 0   // 0 top, 1 skill, 2 file
+        let utf8 = Array(bytes)
+        var line = 0
+        var lineStart = 0
+        while lineStart < utf8.count {
+            line += 1
+            let lineEnd = utf8[lineStart...].firstIndex(of: 0x0a) ?? utf8.count
+            let raw = utf8[lineStart..<lineEnd]
+            lineStart = lineEnd + 1
+            if raw.isEmpty || raw.first == UInt8(ascii: "#") { continue }
+            if raw.elementsEqual("[[skill]]".utf8) { skills.append([:]); section = 1; continue }
+            if raw.elementsEqual("[[file]]".utf8) { files.append([:]); section = 2; continue }
+            guard let eq = Self.find(Array(" = ".utf8), in: raw) else { throw bad(line, "expected `key = value`") }
+            let key = String(decoding: raw[raw.startIndex..<eq], as: UTF8.self)
+            let parsed = try Self.value(raw[(eq + 3)...]) { bad(line, $0) }
+            switch section {
+            case 0: top[key] = parsed
+            case 1: skills[skills.count - 1][key] = parsed
+            default: files[files.count - 1][key] = parsed
+            }
+        }
+        func string(_ t: [String: Parsed], _ key: String, _ what: String) throws(BundleError) -> String {
+            guard case .string(let s)? = t[key] else { throw BundleError(.manifest, "\(file): \(what)'\(key)' is missing or not a string") }
+            return s
+        }
+        func list(_ t: [String: Parsed], _ key: String, _ what: String) throws(BundleError) -> [String] {
+            guard case .list(let l)? = t[key] else { throw BundleError(.manifest, "\(file): \(what)'\(key)' is missing or not a list") }
+            return l
+        }
+        guard case .int(let format)? = top["format"], format == Self.format else {
+            throw BundleError(.manifest, "\(file): not an index in format \(Self.format), the one this Loom reads")
+        }
+        guard let version = SemanticVersion(try string(top, "version", "")) else {
+            throw BundleError(.manifest, "\(file): version is not a semantic version")
+        }
+        guard let created = KeyStatement.time(try string(top, "created", "")) else {
+            throw BundleError(.manifest, "\(file): created is not an RFC 3339 time")
+        }
+        var skillList: [Skill] = []
+        for (i, t) in skills.enumerated() {
+            let what = "skill \(i + 1): "
+            skillList.append(Skill(name: try string(t, "name", what), version: try string(t, "version", what), path: try string(t, "path", what),
+                                   provides: try list(t, "provides", what), lineage: try list(t, "lineage", what)))
+        }
+        var fileList: [File] = []
+        for (i, t) in files.enumerated() {
+            let what = "file \(i + 1): "
+            guard case .int(let size)? = t["size"], size >= 0 else { throw BundleError(.manifest, "\(file): \(what)size is missing or negative") }
+            let sha = try string(t, "sha256", what)
+            guard sha.utf8.count == 64, sha.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+                throw BundleError(.manifest, "\(file): \(what)sha256 must be 64 lower-case hex digits")
+            }
+            fileList.append(File(path: try string(t, "path", what), size: size, sha256: sha))
+        }
+        self.init(name: try string(top, "name", ""), version: version, created: created, publisher: try string(top, "publisher", ""),
+                  publisherKey: try PublicKey(text: try string(top, "publisher_key", "")),
+                  publisherParents: try list(top, "publisher_parents", ""), skills: skillList, files: fileList)
+        guard self.text == text else {
+            throw BundleError(.manifest, "\(file) is not in canonical form (keys in order, skills and files sorted, one way to write each value); rebuild the bundle with loom bundle")
+        }
+    }
+
+    private enum Parsed { case string(String), int(Int), list([String]) }
+
+    static func find(_ needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
+        guard hay.count >= needle.count else { return nil }
+        var i = hay.startIndex
+        while i + needle.count <= hay.endIndex {
+            if hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
         }
         return nil
     }
 
-    /// Parses an index; `file` names it in errors.
-    public init(bytes: Data, file: String = "bundle.toml") throws(BundleError) {
-        guard let text = String(data: bytes, encoding: .utf8) else { throw BundleError(.manifest, "\(file) is not UTF-8") }
-        let table: TOMLTable
-        do { table = try TOMLTable(string: text) } catch { throw BundleError(.manifest, "\(file): \(error)") }
-        func string(_ t: TOMLTable, _ key: String, _ what: String) throws(BundleError) -> String {
-            guard let v = t[key]?.string else { throw BundleError(.manifest, "\(file): \(what)'\(key)' is missing or not a string") }
-            return v
-        }
-        func strings(_ t: TOMLTable, _ key: String, _ what: String) throws(BundleError) -> [String] {
-            guard let a = t[key]?.array else { throw BundleError(.manifest, "\(file): \(what)'\(key)' is missing or not a list") }
-            var out: [String] = []
-            for v in a {
-                guard let s = v.string else { throw BundleError(.manifest, "\(file): \(what)'\(key)' holds a non-string") }
-                out.append(s)
+    /// A value in the canonical form: a quoted string, an integer, or a list of quoted strings.
+    private static func value(_ text: ArraySlice<UInt8>, _ bad: (String) -> BundleError) throws(BundleError) -> Parsed {
+        var chars = text
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        func quoted() throws(BundleError) -> String {
+            guard chars.first == quote else { throw bad("expected a quoted string") }
+            chars = chars.dropFirst()
+            var out: [UInt8] = []
+            while let c = chars.first {
+                chars = chars.dropFirst()
+                if c == quote { return String(decoding: out, as: UTF8.self) }
+                if c == backslash {
+                    guard let e = chars.first else { break }
+                    chars = chars.dropFirst()
+                    switch e {
+                    case quote: out.append(quote)
+                    case backslash: out.append(backslash)
+                    case UInt8(ascii: "n"): out.append(0x0a)
+                    case UInt8(ascii: "t"): out.append(0x09)
+                    case UInt8(ascii: "u"):
+                        guard chars.count >= 4, let v = UInt32(String(decoding: chars.prefix(4), as: UTF8.self), radix: 16),
+                              let scalar = Unicode.Scalar(v) else { throw bad("a bad \\u escape") }
+                        out.append(contentsOf: Array(String(Character(scalar)).utf8))
+                        chars = chars.dropFirst(4)
+                    default: throw bad("an unknown escape")
+                    }
+                } else {
+                    out.append(c)
+                }
             }
-            return out
+            throw bad("an unterminated string")
         }
-        guard table["format"]?.int == Self.format else {
-            throw BundleError(.manifest, "\(file): format \(table["format"]?.int.map(String.init) ?? "?") is not one this Loom reads (\(Self.format))")
+        if chars.first == quote {
+            let s = try quoted()
+            guard chars.isEmpty else { throw bad("text after the string") }
+            return .string(s)
         }
-        guard let version = SemanticVersion(try string(table, "version", "")) else {
-            throw BundleError(.manifest, "\(file): version is not a semantic version")
-        }
-        guard let created = KeyStatement.time(try string(table, "created", "")) else {
-            throw BundleError(.manifest, "\(file): created is not an RFC 3339 time")
-        }
-        var skills: [Skill] = []
-        for (i, v) in (table["skill"]?.array ?? []).enumerated() {
-            guard let t = v.table else { throw BundleError(.manifest, "\(file): skill \(i + 1) is not a table") }
-            let what = "skill \(i + 1): "
-            skills.append(Skill(name: try string(t, "name", what), version: try string(t, "version", what), path: try string(t, "path", what),
-                                provides: try strings(t, "provides", what), lineage: try strings(t, "lineage", what)))
-        }
-        var files: [File] = []
-        for (i, v) in (table["file"]?.array ?? []).enumerated() {
-            guard let t = v.table, let size = t["size"]?.int, size >= 0 else {
-                throw BundleError(.manifest, "\(file): file \(i + 1) needs a path, a size and a sha256")
+        if chars.first == UInt8(ascii: "[") {
+            chars = chars.dropFirst()
+            var items: [String] = []
+            if chars.first == UInt8(ascii: "]") { chars = chars.dropFirst() } else {
+                while true {
+                    items.append(try quoted())
+                    if chars.first == UInt8(ascii: "]") { chars = chars.dropFirst(); break }
+                    guard chars.starts(with: [UInt8(ascii: ","), UInt8(ascii: " ")]) else { throw bad("expected `, ` or `]` in a list") }
+                    chars = chars.dropFirst(2)
+                }
             }
-            let what = "file \(i + 1): "
-            let sha = try string(t, "sha256", what)
-            guard sha.count == 64, sha.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-                throw BundleError(.manifest, "\(file): \(what)sha256 must be 64 lower-case hex digits")
-            }
-            files.append(File(path: try string(t, "path", what), size: size, sha256: sha))
+            guard chars.isEmpty else { throw bad("text after the list") }
+            return .list(items)
         }
-        self.init(name: try string(table, "name", ""), version: version, created: created, publisher: try string(table, "publisher", ""),
-                  publisherKey: try PublicKey(text: try string(table, "publisher_key", "")),
-                  publisherParents: try strings(table, "publisher_parents", ""), skills: skills, files: files)
+        guard let i = Int(String(decoding: chars, as: UTF8.self)) else { throw bad("expected a string, an integer or a list") }
+        return .int(i)
     }
 }

@@ -106,7 +106,12 @@ public struct BundleInstaller: Sendable {
         }
         Self.removeLeftovers(bundles, links: linkFolder)
         let target = (bundles as NSString).appendingPathComponent(c.id)
-        if !FileManager.default.fileExists(atPath: (target as NSString).appendingPathComponent("bundle.toml")) {
+        // A folder for this bundle may be there already (installed before, or left by a crash);
+        // it is used only if every file is intact, else it goes.
+        if FileManager.default.fileExists(atPath: target), (try? InstalledBundles.checkFiles(folder: target)) == nil {
+            Self.discard(target)
+        }
+        if !FileManager.default.fileExists(atPath: target) {
             let partial = target + ".partial-\(getpid())"
             try? FileManager.default.removeItem(atPath: partial)
             var files = c.files
@@ -117,7 +122,6 @@ public struct BundleInstaller: Sendable {
                 try Self.write(data, to: (partial as NSString).appendingPathComponent(path))
             }
             Self.syncTree(partial)
-            try? FileManager.default.removeItem(atPath: target)
             guard rename(partial, target) == 0 else { throw BundleError(.io, "cannot move \(partial) into place: \(String(cString: strerror(errno)))") }
             Self.sync(bundles)
         }
@@ -178,9 +182,17 @@ public struct BundleInstaller: Sendable {
         for d in dirs.reversed() { sync(d) }
     }
 
-    /// Extractions and link switches a crash interrupted.
+    /// Removes a bundle folder: first renamed out of the way (atomic), then deleted, so a crash
+    /// never leaves a half-deleted folder under a bundle's name.
+    static func discard(_ folder: String) {
+        let trash = folder + ".trash-\(getpid())"
+        guard rename(folder, trash) == 0 else { return }
+        try? FileManager.default.removeItem(atPath: trash)
+    }
+
+    /// Extractions, deletions and link switches a crash interrupted.
     static func removeLeftovers(_ bundles: String, links: String) {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? [] where name.contains(".partial-") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? [] where name.contains(".partial-") || name.contains(".trash-") {
             try? FileManager.default.removeItem(atPath: (bundles as NSString).appendingPathComponent(name))
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: links)) ?? [] where name.contains(".new-") {
@@ -199,8 +211,9 @@ public struct BundleInstaller: Sendable {
                 }
             }
         }
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? [] where !used.contains(name) && !name.contains(".partial-") {
-            try? FileManager.default.removeItem(atPath: (bundles as NSString).appendingPathComponent(name))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? []
+        where !used.contains(name) && !name.contains(".partial-") && !name.contains(".trash-") {
+            discard((bundles as NSString).appendingPathComponent(name))
         }
     }
 }

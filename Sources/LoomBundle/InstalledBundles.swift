@@ -22,6 +22,13 @@ public enum InstalledBundles: Sendable {
     }
 
     static func check(folder: String, store: TrustStore) throws(BundleError) {
+        let index = try checkFiles(folder: folder)
+        _ = try store.check(publisher: index.publisher, key: index.publisherKey, statements: [])
+    }
+
+    /// The signature and every file of an installed bundle folder (trust aside); returns its index.
+    @discardableResult
+    static func checkFiles(folder: String) throws(BundleError) -> BundleIndex {
         func reinstall(_ what: String) -> BundleError {
             BundleError(.integrity, "\(what) in \(folder), installed from a bundle, was changed after installation; install the bundle again (loom install)")
         }
@@ -32,7 +39,6 @@ public enum InstalledBundles: Sendable {
         let index = try BundleIndex(bytes: indexBytes, file: (folder as NSString).appendingPathComponent("bundle.toml"))
         let signature = try SignatureText.decode(String(decoding: sig, as: UTF8.self), what: "bundle.sig in \(folder)")
         guard index.publisherKey.isValidSignature(signature, for: indexBytes) else { throw reinstall("bundle.toml") }
-        _ = try store.check(publisher: index.publisher, key: index.publisherKey, statements: [])
         var listed: Set<String> = ["bundle.toml", "bundle.sig"]
         for f in index.files {
             listed.insert(f.path)
@@ -54,5 +60,6 @@ public enum InstalledBundles: Sendable {
             _ = FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(path), isDirectory: &isDir)
             if !isDir.boolValue && !listed.contains(path) { throw reinstall("the added file \(path)") }
         }
+        return index
     }
 }

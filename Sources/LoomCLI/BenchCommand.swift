@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoomCore
 import LoomMemory
+import LoomBundle
 import LoomRuntime
 import LuaKit
 
@@ -11,7 +12,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Run Loom's benchmarks (build with -c release).",
         subcommands: [BenchLuaCommand.self, BenchResolveCommand.self, BenchRuntimeCommand.self, BenchMemoryCommand.self,
-                      BenchReloadCommand.self, BenchAuditCommand.self]
+                      BenchReloadCommand.self, BenchAuditCommand.self, BenchBundleCommand.self]
     )
 }
 
@@ -266,5 +267,30 @@ struct BenchAuditCommand: AsyncParsableCommand {
                      r.files, r.firstSeconds, r.secondSeconds, r.ratio * 100, r.reusedOnSecond, r.analysedOnSecond))
         try printJSON(["files": r.files, "first_s": r.firstSeconds, "second_s": r.secondSeconds, "ratio": r.ratio,
                        "reused": r.reusedOnSecond, "analysed_again": r.analysedOnSecond])
+    }
+}
+
+struct BenchBundleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bundle",
+        abstract: "Bundles: verify-and-install of a 64 KiB bundle, and verification against raw swift-crypto.",
+        discussion: "Prints a table, then one JSON line with every figure."
+    )
+
+    @Option(help: "Verifications per round (best of 5 rounds).")
+    var verifications = 2000
+
+    func run() throws {
+        #if DEBUG
+        printError("warning: this is a debug build; run `swift run -c release loom bench bundle` for real figures")
+        #endif
+        var bench = BundleBenchmark()
+        bench.verifications = verifications
+        let r = try bundleStep { try bench.run { printError("  running: \($0)") } }
+        print(String(format: "verify and install, %d-byte bundle: %.2f ms (median of %d)", r.bundleBytes, r.installMilliseconds, bench.installs))
+        print(String(format: "verify: loom %.0f bundles/s (%.1f MB/s), raw swift-crypto %.0f/s, ratio %.2f", r.verifyPerSecond,
+                     r.verifyPerSecond * Double(r.bundleBytes) / 1e6, r.rawPerSecond, r.ratio))
+        try printJSON(["bundle_bytes": r.bundleBytes, "install_ms": r.installMilliseconds, "verify_per_s": r.verifyPerSecond,
+                       "raw_verify_per_s": r.rawPerSecond, "ratio": r.ratio])
     }
 }

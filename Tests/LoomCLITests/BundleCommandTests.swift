@@ -77,7 +77,7 @@ struct BundleCommandTests {
         let link = apprentice + "/.loom/ancestors/mentor"
         var generator = SystemRandomNumberGenerator()
         var killed = 0
-        for round in 0..<20 {
+        for round in 0..<40 {
             let (process, _, _) = try LoomProcess.start(["install", files[round % 2 == 0 ? 1 : 0], "--node", apprentice, "--allow-downgrade"])
             Thread.sleep(forTimeInterval: Double(UInt64.random(in: 0...40, using: &generator)) / 1000)
             if process.isRunning { killed += 1 }
@@ -97,7 +97,7 @@ struct BundleCommandTests {
         #expect(bundles.count == 1)
         let reply = try loom(["run", apprentice, "--task", "Ada", "--to", "herald"])
         #expect(reply.stdout == "GOOD EVENING, ADA.!\n")
-        print("sigkill rounds: \(killed) of 20 killed while running")
+        print("sigkill rounds: \(killed) of 40 killed while running")
     }
 
     @Test("bad input: a missing file, a non-bundle, an unknown skill, a bad key")
