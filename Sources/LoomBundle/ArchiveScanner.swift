@@ -21,6 +21,10 @@ struct ArchiveScanner {
     struct Entry {
         var name: String
         var isDirectory: Bool
+        /// Stored without compression: its bytes are `data[dataStart..<dataStart + size]`.
+        var stored = false
+        var dataStart = 0
+        var size = 0
     }
 
     /// Reads the central directory of the ZIP in `data` and checks every name and type.
@@ -52,11 +56,24 @@ struct ArchiveScanner {
             let madeBy = u16(p + 4) >> 8
             let nameLength = u16(p + 28), extra = u16(p + 30), comment = u16(p + 32)
             let attributes = u32(p + 38)
+            let method = u16(p + 10), compressed = u32(p + 20), uncompressed = u32(p + 24), local = u32(p + 42)
             guard p + 46 + nameLength <= eocd else { throw unsafe("a damaged central directory") }
             let nameBytes = data[(data.startIndex + p + 46)..<(data.startIndex + p + 46 + nameLength)]
             p += 46 + nameLength + extra + comment
             guard let name = String(data: nameBytes, encoding: .utf8) else { throw unsafe("an entry name is not UTF-8") }
-            entries.append(try check(name: name, madeBy: madeBy, attributes: attributes, seen: &seen, limits: limits, unsafe: unsafe))
+            var entry = try check(name: name, madeBy: madeBy, attributes: attributes, seen: &seen, limits: limits, unsafe: unsafe)
+            // A stored entry is read straight from the archive, after checking that its local
+            // header agrees and that its bytes lie inside the archive.
+            if method == 0 && compressed == uncompressed && local + 30 <= eocd && u32(local) == 0x0403_4b50
+                && u16(local + 26) == nameLength {
+                let start = local + 30 + nameLength + u16(local + 28)
+                if start + compressed <= offset {
+                    entry.stored = true
+                    entry.dataStart = start
+                    entry.size = compressed
+                }
+            }
+            entries.append(entry)
         }
         guard entries.count == count else { throw unsafe("a damaged central directory") }
         return entries

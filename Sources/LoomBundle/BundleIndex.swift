@@ -109,7 +109,7 @@ public struct BundleIndex: Sendable, Equatable {
     /// Parses an index; `file` names it in errors. Only the canonical form ``text`` writes is
     /// accepted (the form that is signed), so one index has one byte sequence.
     public init(bytes: Data, file: String = "bundle.toml") throws(BundleError) {
-        guard let text = String(bytes: bytes, encoding: .utf8) else { throw BundleError(.manifest, "\(file) is not UTF-8") }
+        guard String(validating: bytes, as: UTF8.self) != nil else { throw BundleError(.manifest, "\(file) is not UTF-8") }
         func bad(_ line: Int, _ m: String) -> BundleError { BundleError(.manifest, "\(file):\(line): \(m)") }
         var top: [String: Parsed] = [:]
         var skills: [[String: Parsed]] = []
@@ -171,7 +171,7 @@ public struct BundleIndex: Sendable, Equatable {
         self.init(name: try string(top, "name", ""), version: version, created: created, publisher: try string(top, "publisher", ""),
                   publisherKey: try PublicKey(text: try string(top, "publisher_key", "")),
                   publisherParents: try list(top, "publisher_parents", ""), skills: skillList, files: fileList)
-        guard self.text == text else {
+        guard self.bytes == bytes else {
             throw BundleError(.manifest, "\(file) is not in canonical form (keys in order, skills and files sorted, one way to write each value); rebuild the bundle with loom bundle")
         }
     }

@@ -38,8 +38,7 @@ public struct BundleReader: Sendable {
 
     public func read(data: Data, file: String) throws(BundleError) -> Contents {
         let scanned = try ArchiveScanner.scan(data, file: file, limits: limits)
-        let names = Set(scanned.map(\.name))
-        let entries = try extract(data, file: file, expected: names)
+        let entries = try extract(data, file: file, scanned: scanned)
         guard let indexBytes = entries["bundle.toml"] else { throw BundleError(.integrity, "\(file): bundle.toml is missing") }
         guard let sigBytes = entries["bundle.sig"], let sigText = String(data: sigBytes, encoding: .utf8) else {
             throw BundleError(.integrity, "\(file): bundle.sig is missing")
@@ -94,31 +93,39 @@ public struct BundleReader: Sendable {
                         files: files, statements: statements, manifests: manifests)
     }
 
-    /// Inflates every file entry, counting the bytes really produced against the caps.
-    private func extract(_ data: Data, file: String, expected: Set<String>) throws(BundleError) -> [String: Data] {
-        let archive: Archive
-        do { archive = try Archive(data: data, accessMode: .read) } catch { throw BundleError(.unsafeArchive, "\(file): not a readable ZIP (\(error))") }
+    /// Reads every file entry: stored ones straight from the archive, compressed ones through
+    /// ZIPFoundation, counting the bytes really produced against the caps.
+    private func extract(_ data: Data, file: String, scanned: [ArchiveScanner.Entry]) throws(BundleError) -> [String: Data] {
         var out: [String: Data] = [:]
         var total = 0
         let ratioCap = max(data.count, 1) * limits.maxRatio
-        for entry in archive {
-            guard expected.contains(entry.path) else { throw BundleError(.unsafeArchive, "\(file): the archive's entries disagree with its directory") }
-            if entry.type == .directory { continue }
+        func count(_ name: String, _ size: Int, _ fileSize: Int) throws(BundleError) {
+            total += size
+            if fileSize > limits.maxFileBytes { throw BundleError(.unsafeArchive, "\(file): \(name) inflates past \(limits.maxFileBytes) bytes") }
+            if total > limits.maxTotalBytes { throw BundleError(.unsafeArchive, "\(file): the archive inflates past \(limits.maxTotalBytes) bytes") }
+            if total > ratioCap {
+                throw BundleError(.unsafeArchive, "\(file): the archive inflates more than \(limits.maxRatio) times its size (a zip bomb?)")
+            }
+        }
+        var compressed: Set<String> = []
+        for e in scanned where !e.isDirectory {
+            if e.stored {
+                try count(e.name, e.size, e.size)
+                out[e.name] = data.subdata(in: (data.startIndex + e.dataStart)..<(data.startIndex + e.dataStart + e.size))
+            } else {
+                compressed.insert(e.name)
+            }
+        }
+        guard !compressed.isEmpty else { return out }
+        let archive: Archive
+        do { archive = try Archive(data: data, accessMode: .read) } catch { throw BundleError(.unsafeArchive, "\(file): not a readable ZIP (\(error))") }
+        for entry in archive where compressed.contains(entry.path) {
             guard entry.type == .file else { throw BundleError(.unsafeArchive, "\(file): entry \(entry.path) is not a regular file") }
             var content = Data()
             do {
                 _ = try archive.extract(entry, skipCRC32: true) { chunk in
                     content.append(chunk)
-                    total += chunk.count
-                    if content.count > limits.maxFileBytes {
-                        throw BundleError(.unsafeArchive, "\(file): \(entry.path) inflates past \(limits.maxFileBytes) bytes")
-                    }
-                    if total > limits.maxTotalBytes {
-                        throw BundleError(.unsafeArchive, "\(file): the archive inflates past \(limits.maxTotalBytes) bytes")
-                    }
-                    if total > ratioCap {
-                        throw BundleError(.unsafeArchive, "\(file): the archive inflates more than \(limits.maxRatio) times its size (a zip bomb?)")
-                    }
+                    try count(entry.path, chunk.count, content.count)
                 }
             } catch let e as BundleError {
                 throw e
@@ -126,7 +133,9 @@ public struct BundleReader: Sendable {
                 throw BundleError(.unsafeArchive, "\(file): \(entry.path) cannot be read (\(error))")
             }
             out[entry.path] = content
+            compressed.remove(entry.path)
         }
+        if let missing = compressed.sorted().first { throw BundleError(.unsafeArchive, "\(file): entry \(missing) cannot be found in the archive") }
         return out
     }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+import Glibc
 
 /// A signed statement about a node's key: a **rotation** (the old key hands over to a new one,
 /// signed by both) or a **revocation** (signed by the revoked key itself).
@@ -26,8 +27,35 @@ public struct KeyStatement: Sendable, Equatable {
         self.time = Date(timeIntervalSince1970: time.timeIntervalSince1970.rounded(.down))
     }
 
-    static func timeText(_ date: Date) -> String { date.formatted(Date.ISO8601FormatStyle()) }
-    static func time(_ text: String) -> Date? { try? Date(text, strategy: Date.ISO8601FormatStyle()) }
+    /// `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds): the one form Loom writes and reads.
+    static func timeText(_ date: Date) -> String {
+        var t = time_t(date.timeIntervalSince1970.rounded(.down))
+        var tm = Glibc.tm()
+        gmtime_r(&t, &tm)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
+    }
+
+    static func time(_ text: String) -> Date? {
+        let b = Array(text.utf8)
+        guard b.count == 20, b[4] == 0x2d, b[7] == 0x2d, b[10] == 0x54, b[13] == 0x3a, b[16] == 0x3a, b[19] == 0x5a else { return nil }
+        func number(_ r: Range<Int>) -> Int32? {
+            var v: Int32 = 0
+            for i in r {
+                guard b[i] >= 0x30 && b[i] <= 0x39 else { return nil }
+                v = v * 10 + Int32(b[i] - 0x30)
+            }
+            return v
+        }
+        guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
+              let mi = number(14..<16), let se = number(17..<19), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61 else { return nil }
+        var tm = Glibc.tm()
+        tm.tm_year = y - 1900; tm.tm_mon = mo - 1; tm.tm_mday = d; tm.tm_hour = h; tm.tm_min = mi; tm.tm_sec = se
+        let t = timegm(&tm)
+        // timegm normalises impossible dates (February 30th); such a text is not canonical.
+        guard timeText(Date(timeIntervalSince1970: Double(t))) == text else { return nil }
+        return Date(timeIntervalSince1970: Double(t))
+    }
 
     public var body: Data {
         var text = "kind = \"\(kind.rawValue)\"\nnode = \"\(node)\"\nkey = \"\(key.text)\"\n"

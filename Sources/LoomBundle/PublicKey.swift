@@ -14,7 +14,7 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `ed25519:BASE64`.
     public init(text: String) throws(BundleError) {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = trimmedASCII(text)
         guard trimmed.hasPrefix("ed25519:"), let raw = Data(base64Encoded: String(trimmed.dropFirst(8))) else {
             throw BundleError(.key, "'\(trimmed.prefix(80))' is not a public key; expected ed25519:BASE64 (loom keys show NODE prints one)")
         }
@@ -41,9 +41,17 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible {
 /// An Ed25519 signature as text: base64.
 enum SignatureText {
     static func decode(_ text: String, what: String) throws(BundleError) -> Data {
-        guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 64 else {
+        guard let data = Data(base64Encoded: trimmedASCII(text)), data.count == 64 else {
             throw BundleError(.signature, "\(what) is not an Ed25519 signature (64 bytes, base64)")
         }
         return data
     }
+}
+
+/// `text` without leading and trailing ASCII white space (spaces, tabs, newlines).
+func trimmedASCII(_ text: String) -> String {
+    let bytes = text.utf8
+    func space(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d }
+    guard let first = bytes.firstIndex(where: { !space($0) }), let last = bytes.lastIndex(where: { !space($0) }) else { return "" }
+    return String(text[first...last])
 }
