@@ -599,3 +599,15 @@ lua_State *loom_switch_current(lua_State *L, lua_State *to) {
         lua_sethook(to, loom_hook, LUA_MASKCOUNT, INSTRUCTION_STEP);
     return from;
 }
+
+/* A Lua function: the traceback of the running thread, under the message given (for xpcall in
+   the test runner). Called from Lua, so an allocation failure raises inside Lua. */
+int loom_traceback_function(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL && !lua_isnoneornil(L, 1)) {
+        luaL_tolstring(L, 1, NULL);
+        msg = lua_tostring(L, -1);
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}

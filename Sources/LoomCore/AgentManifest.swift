@@ -13,6 +13,16 @@ public struct AgentManifest: Sendable, Equatable {
 
     static let keys = ["name", "domain", "description", "behaviour", "uses"]
 
+    public init(name: String, domain: String = "", description: String = "", behaviour: String = "agent.lua",
+                uses: [CapabilityRef], directory: String) {
+        self.name = name
+        self.domain = domain
+        self.description = description
+        self.behaviour = behaviour
+        self.uses = uses
+        self.directory = directory
+    }
+
     public static func load(directory: String) throws(ManifestError) -> AgentManifest {
         let (file, text) = try ManifestReader.read("agent.toml", in: directory, what: "agent", hint: "create agent.toml")
         return try parse(text: text, file: file, directory: directory) { ManifestReader.exists($0, in: directory) }

@@ -8,7 +8,7 @@ extension NodeEngine {
         let table = try lua.ref(.table(LuaTable()))
         /// Runs `body` on the path argument; a refusal becomes `nil, "fs.fn: message"`.
         func function(_ name: String, _ body: @escaping (String) throws(FileAccessError) -> LuaValue) throws -> LuaRef {
-            try lua.function("fs.\(name)") { call in
+            try hostFunction("fs.\(name)") { call in
                 let path = try call.string(1)
                 let result: Result<LuaValue, FileAccessError>
                 do throws(FileAccessError) { result = .success(try body(path)) } catch { result = .failure(error) }
@@ -18,7 +18,7 @@ extension NodeEngine {
                 }
             }
         }
-        try table.set("roots", try lua.function("fs.roots") { call in
+        try table.set("roots", try hostFunction("fs.roots") { call in
             try call.results(LuaValue.table(LuaTable(array: access.roots.keys.sorted().map { .string(LuaString($0)) })))
         })
         try table.set("list", try function("list") { path throws(FileAccessError) in

@@ -95,7 +95,7 @@ extension NodeEngine {
             behaviours[kind] = c.0
             behaviourSources[kind] = c.1
         }
-        for kind in kinds.keys.sorted() where newKinds[kind] == nil {
+        for kind in kinds.keys.sorted() where newKinds[kind] == nil && extraGlobals[kind] == nil {
             kinds[kind] = nil
             behaviours[kind] = nil
             behaviourSources[kind] = nil

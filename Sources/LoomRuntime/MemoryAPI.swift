@@ -14,13 +14,13 @@ extension NodeEngine {
         func fail(_ fn: String, _ error: any Error) -> LuaError {
             LuaError(kind: .runtime, message: "memory.\(fn): \(error)")
         }
-        try table.set("remember", try lua.function("memory.remember") { [unowned self] call in
+        try table.set("remember", try hostFunction("memory.remember") { [unowned self] call in
             let who = try agent("remember")
             var m = Memory(agent: who, text: try call.string(1), sourceNode: self.name)
             try Self.apply(options: try call.isAbsent(2) ? .nil : call.value(2), to: &m, fn: "remember")
             do { return try call.results(try store.remember(m)) } catch { throw fail("remember", error) }
         })
-        try table.set("learn", try lua.function("memory.learn") { [unowned self] call in
+        try table.set("learn", try hostFunction("memory.learn") { [unowned self] call in
             let who = try agent("learn")
             let task = try call.string(1)
             let outcomeText = try call.string(2)
@@ -31,7 +31,7 @@ extension NodeEngine {
             let m = Memory(agent: who, kind: .episodic, text: notes, outcome: outcome, task: task, sourceNode: self.name)
             do { return try call.results(try store.remember(m)) } catch { throw fail("learn", error) }
         })
-        try table.set("recall", try lua.function("memory.recall") { call in
+        try table.set("recall", try hostFunction("memory.recall") { call in
             let who = try agent("recall")
             let query = try call.optionalString(1) ?? ""
             var options = RecallOptions()
@@ -81,17 +81,17 @@ extension NodeEngine {
             }
             return try call.results(LuaValue.table(LuaTable(array: list)))
         })
-        try table.set("forget", try lua.function("memory.forget") { call in
+        try table.set("forget", try hostFunction("memory.forget") { call in
             let who = try agent("forget")
             let id = try call.integer(1)
             do { return try call.results(try store.forget(agent: who, id: id)) } catch { throw fail("forget", error) }
         })
-        try table.set("share", try lua.function("memory.share") { call in
+        try table.set("share", try hostFunction("memory.share") { call in
             let who = try agent("share")
             let id = try call.integer(1)
             do { return try call.results(try store.share(agent: who, id: id)) } catch { throw fail("share", error) }
         })
-        try table.set("consolidate", try lua.function("memory.consolidate") { call in
+        try table.set("consolidate", try hostFunction("memory.consolidate") { call in
             let who = try agent("consolidate")
             do {
                 let r = try store.consolidate(agent: who, now: Date().timeIntervalSince1970)
@@ -100,7 +100,7 @@ extension NodeEngine {
                 return try call.results(report)
             } catch { throw fail("consolidate", error) }
         })
-        try table.set("lessons", try lua.function("memory.lessons") { call in
+        try table.set("lessons", try hostFunction("memory.lessons") { call in
             let who = try agent("lessons")
             let task = try call.string(1)
             let found: [Memory]

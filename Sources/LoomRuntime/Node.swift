@@ -48,8 +48,19 @@ public actor Node {
                 directory: NodeDirectory = .shared, logger: Logger = Logger(label: "loom.node")) throws {
         // Installed bundles must be as their publishers signed them.
         try InstalledBundles.check(node: path)
-        let lineage = try NodeLoader().lineage(of: path)
-        let resolution = try Resolver().resolve(lineage)
+        var lineage = try NodeLoader().lineage(of: path)
+        var resolution: Resolution
+        if options.testAgent {
+            // `loom test`'s agent uses every capability the lineage's skills provide, when they
+            // all resolve; else none, and `use` in a test says what is missing.
+            lineage.nodes[0].agents.append(TestRunner.manifest(for: lineage))
+            do { resolution = try Resolver().resolve(lineage) } catch {
+                lineage.nodes[0].agents[lineage.nodes[0].agents.count - 1].uses = TestRunner.hostCapabilities
+                resolution = try Resolver().resolve(lineage)
+            }
+        } else {
+            resolution = try Resolver().resolve(lineage)
+        }
         let dir = lineage.root.manifest.directory
         let settings = lineage.root.manifest.memory.values
         var ranking = Ranking()

@@ -103,6 +103,16 @@ final class NodeEngine {
 
     // MARK: Host API
 
+    /// The names of every host function this node made (`send`, `memory.recall`, ...), for the
+    /// check that ``HostAPI`` documents each one.
+    private(set) var hostFunctionNames: Set<String> = ["ask", "ask_all", "sleep"]
+
+    /// Makes a host function, noting its name.
+    func hostFunction(_ name: String, _ body: @escaping LuaState.HostFunction) throws(LuaError) -> LuaRef {
+        hostFunctionNames.insert(name)
+        return try lua.function(name, body)
+    }
+
     private func makeHostAPI() throws {
         let prelude = try lua.load("""
             local yield = coroutine.yield
@@ -115,7 +125,7 @@ final class NodeEngine {
         let table = try prelude.callRef()
         for key in ["ask", "ask_all", "sleep"] { api[key] = try table.rawRef(key) }
 
-        api["send"] = try lua.function("send") { [unowned self] call in
+        api["send"] = try hostFunction("send") { [unowned self] call in
             let to = try call.string(1)
             let message = try call.value(2)
             switch self.enqueue(Envelope(from: self.currentAddress, to: try self.address(to), kind: .send, payload: message)) {
@@ -123,10 +133,10 @@ final class NodeEngine {
             case .failure(let e): return try call.results(LuaValue.nil, e.message)
             }
         }
-        api["now"] = try lua.function("now") { call in
+        api["now"] = try hostFunction("now") { call in
             try call.results(Date().timeIntervalSince1970)
         }
-        api["use"] = try lua.function("use") { [unowned self] call in
+        api["use"] = try hostFunction("use") { [unowned self] call in
             let key = try call.string(1)
             guard let agent = self.current else { throw LuaError(kind: .runtime, message: "use: no agent is running") }
             guard let ref = try? CapabilityRef(key), agent.manifest.uses.contains(where: { $0.key == ref.key }) else {
@@ -136,7 +146,7 @@ final class NodeEngine {
         }
         let log = try lua.ref(.table(LuaTable()))
         for level in ["info", "warn", "error"] {
-            try log.set(level, try lua.function("log.\(level)") { [unowned self] call in
+            try log.set(level, try hostFunction("log.\(level)") { [unowned self] call in
                 var parts: [String] = []
                 for i in 1...max(1, call.argumentCount) where i <= call.argumentCount {
                     parts.append((try? call.value(i))?.description ?? "?")
@@ -231,7 +241,7 @@ final class NodeEngine {
         if granted.contains(.fsRead), let fs = hostTables["fs.read@1"] { try env.set("fs", fs) }
         if let superModule { try env.set("super", superModule) }
         let allowed = Set((m.requires + m.optional).map(\.key))
-        try env.set("use", try lua.function("use") { [unowned self] call in
+        try env.set("use", try hostFunction("use") { [unowned self] call in
             let key = try call.string(1)
             guard let ref = try? CapabilityRef(key), allowed.contains(ref.key) else {
                 throw LuaError(kind: .runtime, message: "use: skill '\(m.name)' does not declare \(key) in skill.toml requires")
@@ -271,6 +281,7 @@ final class NodeEngine {
         let env = try lua.newEnvironment()
         for key in ["send", "ask", "ask_all", "sleep", "now", "use"] { try env.set(key, api[key]!) }
         if let logTable { try env.set("log", logTable) }
+        for (key, value) in extraGlobals[m.name] ?? [:] { try env.set(key, value) }
         try env.set("self", try lua.ref(["name": .string(LuaString(slot.name)), "kind": .string(LuaString(m.name)),
                                          "domain": .string(LuaString(m.domain)), "node": .string(LuaString(name))]))
         try state(env)
@@ -304,6 +315,22 @@ final class NodeEngine {
         current = slot
         defer { current = nil }
         if let start = try env.rawRef("on_start") { try start.call() }
+    }
+
+    /// Extra globals for agents made by the host (the test runner's traceback function).
+    var extraGlobals: [String: [String: LuaRef]] = [:]
+
+    /// Adds an agent whose behaviour is `source` (not a folder): the test runner.
+    func addAgent(_ manifest: AgentManifest, source: [UInt8], chunkName: String, globals: [String: LuaRef] = [:]) throws(LuaError) {
+        behaviours[manifest.name] = try lua.load(bytes: Array("local _ENV = ...; ".utf8) + source, name: chunkName)
+        behaviourSources[manifest.name] = source
+        kinds[manifest.name] = manifest
+        versions[manifest.name] = 1
+        extraGlobals[manifest.name] = globals
+        if agents[manifest.name] == nil {
+            agents[manifest.name] = AgentSlot(manifest: manifest, name: manifest.name)
+            agentOrder.append(manifest.name)
+        }
     }
 
     /// Activates instance `name` (created if needed) without a message: for measurements.

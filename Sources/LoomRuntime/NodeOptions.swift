@@ -26,6 +26,8 @@ public struct NodeOptions: Sendable {
     /// Messages agents send to `$host` (`send("$host", msg)`): the sending agent's name and the
     /// message. Without a listener such a send fails with a clear error.
     public var hostInbox: (@Sendable (String, LuaValue) -> Void)?
+    /// Adds `loom test`'s agent, `__test`, which uses every capability the node's skills provide.
+    var testAgent = false
 
     public init() {}
 }

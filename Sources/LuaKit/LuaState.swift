@@ -160,6 +160,15 @@ public final class LuaState {
         return try core.popRef()
     }
 
+    /// A Lua function that returns the traceback of the running thread under its argument, for
+    /// `xpcall` in trusted harness code such as the test runner.
+    public func tracebackFunction() throws(LuaError) -> LuaRef {
+        let L = try core.open()
+        try LuaStack(L).reserve(2)
+        loom_pushcfunction(L, loom_traceback_function)   // a light C function: no allocation
+        return try core.popRef()
+    }
+
     /// Makes a host function and sets it as `name` in `environment`.
     public func register(_ name: String, in environment: LuaRef, _ body: @escaping HostFunction) throws(LuaError) {
         try environment.set(name, function(name, body))

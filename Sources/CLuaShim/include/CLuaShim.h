@@ -76,6 +76,9 @@ size_t loom_memory_limit(lua_State *L);
 size_t loom_memory_used(lua_State *L);
 /* The error details of the last failed loom_pcall / loom_load / loom_resume on this state. */
 void loom_last_error(lua_State *L, LoomErrorInfo *info);
+/* A lua_CFunction returning the traceback of the running thread under its argument. */
+int loom_traceback_function(lua_State *L);
+
 /* Pushes the traceback of the last runtime error (a string, possibly empty). */
 void loom_push_last_traceback(lua_State *L);
 
