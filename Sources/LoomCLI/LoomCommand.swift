@@ -6,7 +6,7 @@ public struct LoomCommand: AsyncParsableCommand, Sendable {
     public static let configuration = CommandConfiguration(
         commandName: "loom",
         abstract: "Loom hosts civilizations of Lua agents and skills.",
-        subcommands: [EvalCommand.self, RunCommand.self, AuditCommand.self, TestCommand.self, KeysCommand.self, TrustCommand.self, BundleCommand.self,
+        subcommands: [EvalCommand.self, InitCommand.self, NewCommand.self, TestCommand.self, StubsCommand.self, RunCommand.self, AuditCommand.self, KeysCommand.self, TrustCommand.self, BundleCommand.self,
                       VerifyCommand.self, InstallCommand.self, AgentsCommand.self, MemoryCommand.self, MemoryWriterCommand.self, CheckCommand.self, LineageCommand.self, WhyCommand.self,
                       ResolveCommand.self, BenchCommand.self]
     )
