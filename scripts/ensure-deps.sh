@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what Loom needs on a Debian machine with Swift: the system Lua 5.4 (liblua5.4-dev) and
-# SQLite (libsqlite3-dev, for GRDB).
+# Installs what Loom needs on a Debian machine with Swift: the system Lua 5.4 (liblua5.4-dev),
+# SQLite (libsqlite3-dev, for GRDB) and luacheck (lua-check, for the Lua lint).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -8,6 +8,7 @@ need=()
 pkg-config --exists lua5.4 2>/dev/null || need+=(liblua5.4-dev)
 pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v luacheck >/dev/null 2>&1 || need+=(lua-check)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}" >&2

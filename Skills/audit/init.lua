@@ -264,6 +264,29 @@ function M.each_file(task, agent, select, analyse)
   return results, counts
 end
 
+--- The files under `root` (an fs.read@1 path) with their content hashes: what an audit task
+--- carries. Yields every 20 ms; `report(done, total)` is told how far it is.
+function M.inventory(root, report)
+  local listed, err = fs.list(root)
+  if not listed then error("cannot list " .. root .. ": " .. tostring(err), 2) end
+  local files = {}
+  local slice = now()
+  for i, e in ipairs(listed) do
+    files[#files + 1] = {path = e.path, size = e.size, hash = fs.hash(e.path)}
+    if now() - slice > 0.02 then
+      if report then report(i, #listed) end
+      sleep(0)
+      slice = now()
+    end
+  end
+  return files
+end
+
+--- An audit task for the files under `root`.
+function M.task(root)
+  return {op = "audit", root = root, files = M.inventory(root)}
+end
+
 --- The files of a task in path order, each {path, size, hash}.
 function M.files(task)
   return task.files or {}
@@ -303,15 +326,14 @@ function M.toml(text)
   for _, line in ipairs(M.lines(text)) do
     n = n + 1
     local s = line:gsub("^%s+", "")
-    if s == "" or s:sub(1, 1) == "#" then
-      -- skip
-    elseif s:match("^%[") then
+    local blank = s == "" or s:sub(1, 1) == "#"
+    if not blank and s:match("^%[") then
       local name = s:match("^%[([%w_%.%-]+)%]")
       if name then
         section = {}
         out[name] = section
       end
-    else
+    elseif not blank then
       local key, value = s:match('^([%w_%-]+)%s*=%s*(.-)%s*$')
       if key then
         local v

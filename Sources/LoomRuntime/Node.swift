@@ -53,11 +53,22 @@ public actor Node {
         if options.testAgent {
             // `loom test`'s agent uses every capability the lineage's skills provide, when they
             // all resolve; else none, and `use` in a test says what is missing.
-            lineage.nodes[0].agents.append(TestRunner.manifest(for: lineage))
-            do { resolution = try Resolver().resolve(lineage) } catch {
-                lineage.nodes[0].agents[lineage.nodes[0].agents.count - 1].uses = TestRunner.hostCapabilities
-                resolution = try Resolver().resolve(lineage)
+            // `loom test`'s agent uses each capability of the lineage that resolves here (a skill
+            // the constitution refuses stays out, and `use` in a test says so).
+            let wanted = TestRunner.manifest(for: lineage)
+            var manifest = wanted
+            manifest.uses = TestRunner.hostCapabilities
+            lineage.nodes[0].agents.append(manifest)
+            let last = lineage.nodes[0].agents.count - 1
+            resolution = try Resolver().resolve(lineage)
+            for cap in wanted.uses where !manifest.uses.contains(where: { $0.key == cap.key }) {
+                lineage.nodes[0].agents[last].uses = manifest.uses + [cap]
+                if let r = try? Resolver().resolve(lineage) {
+                    manifest.uses.append(cap)
+                    resolution = r
+                }
             }
+            lineage.nodes[0].agents[last].uses = manifest.uses
         } else {
             resolution = try Resolver().resolve(lineage)
         }
@@ -109,6 +120,9 @@ public actor Node {
         }
         poke()
     }
+
+    /// The names of the host functions this node registered (for the check of ``HostAPI``).
+    func registeredHostFunctions() -> Set<String> { engine.hostFunctionNames }
 
     /// Bytes the node's VM holds after a full garbage collection.
     public func memoryInUse() -> Int {

@@ -128,9 +128,13 @@ public struct TestRunner: Sendable {
         }
         await node.start()
         defer { Task { await node.shutdown() } }
+        // The chunk is named by its path inside the node (or skills folder): Lua shortens long
+        // chunk names, and a shortened one would hide the line.
+        let base = (file.node ?? file.skills ?? (file.path as NSString).deletingLastPathComponent) + "/"
+        let chunk = file.path.hasPrefix(base) ? String(file.path.dropFirst(base.count)) : file.path
         let load: LuaValue
         do {
-            load = try await node.ask("__test", ["op": "load", "file": .string(LuaString(file.path)), "source": .string(LuaString(bytes: Array(source)))],
+            load = try await node.ask("__test", ["op": "load", "file": .string(LuaString(chunk)), "source": .string(LuaString(bytes: Array(source)))],
                                       timeout: timeout + .seconds(1))
         } catch {
             await node.shutdown()
@@ -138,7 +142,7 @@ public struct TestRunner: Sendable {
         }
         if let problem = load.table?["error"].string {
             await node.shutdown()
-            let line = Self.line(in: problem, file: file.path)
+            let line = Self.line(in: problem, file: chunk)
             return [failure(file, problem.components(separatedBy: "\nstack traceback:").first ?? problem, line: line ?? 0)]
         }
         var results: [Result] = []
@@ -154,12 +158,12 @@ public struct TestRunner: Sendable {
                 result.status = Status(rawValue: r.table?["status"].string ?? "failed") ?? .failed
                 result.message = r.table?["message"].string ?? ""
                 result.traceback = Self.userFrames(r.table?["traceback"].string ?? "")
-                if result.status == .failed { result.line = Self.line(in: result.message, file: file.path) ?? line }
+                if result.status == .failed { result.line = Self.line(in: result.message, file: chunk) ?? line }
             } catch {
                 result.status = .failed
                 result.message = "\(error)".replacingOccurrences(of: TestRunner.frameworkChunk + ":", with: "line ")
                     .components(separatedBy: ": ").drop { $0.hasPrefix("line ") || $0.hasPrefix("[") }.joined(separator: ": ")
-                result.line = Self.line(in: result.message, file: file.path) ?? line
+                result.line = Self.line(in: result.message, file: chunk) ?? line
             }
             result.seconds = RuntimeBenchmark.seconds(clock.now - start)
             results.append(result)

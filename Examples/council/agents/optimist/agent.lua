@@ -1,2 +1,2 @@
 -- optimist: says yes to anything.
-function on_task(proposal) return "yes" end
+function on_task(_proposal) return "yes" end

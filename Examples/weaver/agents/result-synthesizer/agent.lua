@@ -4,7 +4,6 @@
 -- returns the master action plan as Markdown and JSON for the host to write.
 local audit = use("audit@1")
 local flows = use("flows@1")
-local fs = use("fs.read@1")
 
 local AUDITORS = {
   "code-archaeologist", "pattern-detector", "security-auditor", "doc-synthesizer", "integration-auditor",
@@ -40,23 +39,6 @@ local RULE_TITLES = {
 local function progress(event)
   event.agent = self.kind
   send("$host", event)
-end
-
--- The tree's files with their content hashes.
-local function inventory(root)
-  local listed, err = fs.list(root)
-  if not listed then error("cannot list the tree: " .. err, 0) end
-  local files = {}
-  local slice = now()
-  for i, e in ipairs(listed) do
-    files[#files + 1] = {path = e.path, size = e.size, hash = fs.hash(e.path)}
-    if now() - slice > 0.02 then
-      progress({event = "progress", done = i, total = #listed, phase = "hashing"})
-      sleep(0)
-      slice = now()
-    end
-  end
-  return files
 end
 
 -- Findings grouped by (auditor, rule): the candidates for the top ten.
@@ -129,8 +111,13 @@ local function markdown(task, reports, failures, top)
   add("## Master action plan: the top ten priorities")
   add("")
   if #top == 0 then add("Nothing to do: no auditor found anything that needs action.") end
+  local function place(f)
+    if f.file == "" then return "the tree" end
+    if f.line and f.line > 0 then return f.file .. ":" .. f.line end
+    return f.file
+  end
   for _, p in ipairs(top) do
-    local where = p.example.file ~= "" and (p.example.line and p.example.line > 0 and (p.example.file .. ":" .. p.example.line) or p.example.file) or "the tree"
+    local where = place(p.example)
     add(string.format("%d. **%s** (%s, %d finding%s, %s; %d of %d votes). For example %s: %s", p.rank, p.title, p.severity,
                       p.count, p.count == 1 and "" or "s", p.agent, math.floor(p.votes), #AUDITORS, where, p.example.message))
   end
@@ -161,7 +148,7 @@ local function markdown(task, reports, failures, top)
       add("")
       for i = 1, shown do
         local f = r.findings[i]
-        local where = f.file ~= "" and (f.line and f.line > 0 and (f.file .. ":" .. f.line) or f.file) or "the tree"
+        local where = place(f)
         add(string.format("- %s `%s` %s: %s", f.severity, where, f.rule, f.message))
       end
     end
@@ -175,7 +162,9 @@ function on_task(task)
   local root = task.root or "tree"
   local timeout = task.timeout or 600
   progress({event = "start", phase = "listing"})
-  local files = inventory(root)
+  local files = audit.inventory(root, function(done, total)
+    progress({event = "progress", done = done, total = total, phase = "hashing"})
+  end)
   progress({event = "done", done = #files, total = #files, phase = "listed"})
   local replies = flows.parallel(AUDITORS, {op = "audit", root = root, files = files, reuse = task.reuse}, {timeout = timeout})
   local reports, failures = {}, {}

@@ -1,0 +1,6 @@
+describe("finder", function()
+  it("finds the documents that mention a word, through the child's search", function()
+    local hits = ask("finder", {documents = {"A loom weaves", "a river", "LOOMS"}, word = "loom"})
+    assert.same({1, 3}, hits)
+  end)
+end)

@@ -1,0 +1,8 @@
+describe("chair", function()
+  it("decides by weighted vote and counts its decisions", function()
+    local first = ask("chair", "add a test")
+    assert.matches('^decision #1 on "add a test": yes %(majority; optimist=yes, skeptic=yes, pragmatist=yes%)$', first)
+    local second = ask("chair", "rewrite the parser")
+    assert.matches('^decision #2 on "rewrite the parser": no', second)
+  end)
+end)

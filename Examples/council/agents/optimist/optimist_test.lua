@@ -1,0 +1,6 @@
+describe("optimist", function()
+  it("says yes to anything", function()
+    assert.equals("yes", ask("optimist", "rewrite everything"))
+    assert.equals("yes", ask("optimist", ""))
+  end)
+end)

@@ -1,0 +1,6 @@
+describe("pragmatist", function()
+  it("refuses rewrites and accepts the rest", function()
+    assert.equals("no", ask("pragmatist", "Rewrite the scheduler"))
+    assert.equals("yes", ask("pragmatist", "fix the typo"))
+  end)
+end)

@@ -1,0 +1,6 @@
+describe("skeptic", function()
+  it("says yes only to proposals with a test", function()
+    assert.equals("yes", ask("skeptic", "add a Test for the parser"))
+    assert.equals("no", ask("skeptic", "ship it"))
+  end)
+end)

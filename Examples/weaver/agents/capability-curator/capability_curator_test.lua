@@ -1,0 +1,10 @@
+local audit = use("audit@1")
+
+describe("capability-curator", function()
+  it("lists the skill and the capability nobody provides", function()
+    local report = ask("capability-curator", audit.task("fixture"))
+    assert.same({"hello@1", "hello"}, report.tables[2].rows[1])
+    assert.equals(1, #report.findings)
+    assert.matches("needs absent@1", report.findings[1].message)
+  end)
+end)

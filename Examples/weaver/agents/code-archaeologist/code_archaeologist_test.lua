@@ -1,0 +1,12 @@
+local audit = use("audit@1")
+
+describe("code-archaeologist", function()
+  it("takes the inventory of the fixture tree", function()
+    local report = ask("code-archaeologist", audit.task("fixture"))
+    assert.equals(6, report.stats.files)
+    assert.equals(0, report.stats.binary)
+    assert.same({"Lua", 3, 29, 406}, report.tables[1].rows[1])
+    assert.equals("src/copy.lua", report.tables[2].rows[1][1])
+    assert.same({}, report.findings)
+  end)
+end)

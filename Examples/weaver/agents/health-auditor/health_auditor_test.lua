@@ -1,0 +1,10 @@
+local audit = use("audit@1")
+
+describe("health-auditor", function()
+  it("counts the TODO markers", function()
+    local report = ask("health-auditor", audit.task("fixture"))
+    assert.equals(2, report.stats.todo)
+    assert.equals(0, report.stats.fixme)
+    assert.equals("marker.todo", report.findings[1].rule)
+  end)
+end)

@@ -1,0 +1,12 @@
+local audit = use("audit@1")
+
+describe("integration-auditor", function()
+  it("reports the one broken link", function()
+    local report = ask("integration-auditor", audit.task("fixture"))
+    assert.equals(1, #report.findings)
+    assert.equals("README.md", report.findings[1].file)
+    assert.equals(2, report.findings[1].line)
+    assert.matches("missing%.md", report.findings[1].message)
+    assert.equals(4, report.stats.checked)
+  end)
+end)

@@ -1,0 +1,1 @@
+function on_task() error("this agent always fails") end

@@ -1,0 +1,1 @@
+function on_task(task) return task end

@@ -1,0 +1,4 @@
+function on_task(task)
+  sleep(task.seconds or 1)
+  return "late"
+end

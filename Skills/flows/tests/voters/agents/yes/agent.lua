@@ -1,0 +1,1 @@
+function on_task() return "yes" end
