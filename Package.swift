@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "loom", targets: ["loom"]),
         .library(name: "LuaKit", targets: ["LuaKit"]),
         .library(name: "LoomCore", targets: ["LoomCore"]),
+        .plugin(name: "LoomCheckPlugin", targets: ["LoomCheckPlugin"]),
+        .plugin(name: "LoomBundlePlugin", targets: ["LoomBundlePlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -91,6 +93,22 @@ let package = Package(
                 "LoomCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // `swift package loom-check` and `swift package loom-bundle` for packages of skills.
+        .plugin(
+            name: "LoomCheckPlugin",
+            capability: .command(intent: .custom(verb: "loom-check", description: "Run loom check and loom test over Skills/")),
+            dependencies: ["loom"],
+            path: "Plugins/LoomCheck"
+        ),
+        .plugin(
+            name: "LoomBundlePlugin",
+            capability: .command(
+                intent: .custom(verb: "loom-bundle", description: "Build a signed bundle of Skills/ (--node NODE signs)"),
+                permissions: [.writeToPackageDirectory(reason: "loom-bundle writes the bundle file")]
+            ),
+            dependencies: ["loom"],
+            path: "Plugins/LoomBundle"
         ),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
         .testTarget(name: "LoomMemoryTests", dependencies: ["LoomMemory", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -12,3 +12,4 @@ luacheck --quiet Skills Examples
 "$loom" trust add Examples/remote/apprentice mentor "$("$loom" keys show Examples/mentor | head -1)" >/dev/null
 "$loom" install .build/mentor.loombundle --node Examples/remote/apprentice --allow-downgrade >/dev/null
 "$loom" test Skills Examples
+swift package loom-check >/dev/null   # the SwiftPM plugin over Skills/

@@ -11,6 +11,9 @@ public struct BundleBuilder: Sendable {
     public var node: String
     /// Skill names to include; nil for every skill of the node's own.
     public var skills: [String]?
+    /// A folder of skill folders to bundle instead of the node's own (a package's `Skills/`); the
+    /// node only signs and publishes.
+    public var skillsFolder: String?
     /// The bundle's name; default `<node>-skills`.
     public var name: String?
     public var version = SemanticVersion(1, 0, 0)
@@ -32,13 +35,22 @@ public struct BundleBuilder: Sendable {
         let record: NodeRecord
         do { record = try NodeLoader().load(directory: node) } catch { throw BundleError(.manifest, "\(error)") }
         let identity = try NodeIdentity.load(node: node)
-        var chosen = record.skills
+        var available = record.skills
+        if let skillsFolder {
+            available = []
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: skillsFolder)) ?? []).sorted() where !name.hasPrefix(".") {
+                let dir = (skillsFolder as NSString).appendingPathComponent(name)
+                guard FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("skill.toml")) else { continue }
+                do { available.append(try SkillManifest.load(directory: dir)) } catch { throw BundleError(.manifest, "\(error)") }
+            }
+        }
+        var chosen = available
         if let skills {
-            for s in skills where !record.skills.contains(where: { $0.name == s }) {
-                let known = record.skills.map(\.name).sorted().joined(separator: ", ")
+            for s in skills where !available.contains(where: { $0.name == s }) {
+                let known = available.map(\.name).sorted().joined(separator: ", ")
                 throw BundleError(.manifest, "node '\(record.name)' has no skill '\(s)' (it has: \(known.isEmpty ? "none" : known))")
             }
-            chosen = record.skills.filter { skills.contains($0.name) }
+            chosen = available.filter { skills.contains($0.name) }
         }
         guard !chosen.isEmpty else { throw BundleError(.manifest, "node '\(record.name)' has no skills to bundle") }
         let ancestors = (try? NodeLoader().lineage(of: node))?.order.dropFirst().map { $0 } ?? record.manifest.parents

@@ -15,6 +15,7 @@ struct BundleCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "The bundle file (default: NAME-VERSION.loombundle).") var output: String?
     @Option(help: "The bundle's version; installs refuse an older one.") var version = "1.0.0"
     @Option(help: "The bundle's name (default: NODE-skills).") var name: String?
+    @Option(help: "Bundle the skills in this folder (a package's Skills/) instead of the node's own; the node signs.") var from: String?
 
     func run() throws {
         guard let v = SemanticVersion(version) else { throw ValidationError("--version '\(version)' is not a semantic version (1.2.3)") }
@@ -22,6 +23,7 @@ struct BundleCommand: ParsableCommand {
         builder.skills = skills.isEmpty ? nil : skills
         builder.version = v
         builder.name = name
+        builder.skillsFolder = from
         let r = try bundleStep { try builder.build() }
         let file = output ?? "\(r.index.name)-\(r.index.version).loombundle"
         do { try r.bytes.write(to: URL(fileURLWithPath: file), options: .atomic) } catch {
