@@ -29,15 +29,19 @@ struct ArchiveScanner {
 
     /// Reads the central directory of the ZIP in `data` and checks every name and type.
     static func scan(_ data: Data, file: String, limits: ArchiveLimits) throws(BundleError) -> [Entry] {
-        func u16(_ o: Int) -> Int { Int(data[data.startIndex + o]) | Int(data[data.startIndex + o + 1]) << 8 }
-        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
         func unsafe(_ m: String) -> BundleError { BundleError(.unsafeArchive, "\(file): \(m)") }
         guard data.count >= 22 else { throw unsafe("not a ZIP archive (too short)") }
         // The end-of-central-directory record: the last signature within 64 KiB + 22 of the end.
+        // Only the tail is copied into an array (Data's subscript is slow); it holds the central
+        // directory of any archive that passes the checks below.
+        let tailStart = max(0, data.count - 22 - 65_535)
+        var bytes = [UInt8](data[(data.startIndex + tailStart)...])
+        var base = tailStart   // archive offset of bytes[0]
+        func u16(_ o: Int) -> Int { Int(bytes[o - base]) | Int(bytes[o - base + 1]) << 8 }
+        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
         var eocd = -1
         var o = data.count - 22
-        let floor = max(0, data.count - 22 - 65_535)
-        while o >= floor {
+        while o >= tailStart {
             if u32(o) == 0x0605_4b50 { eocd = o; break }
             o -= 1
         }
@@ -48,6 +52,13 @@ struct ArchiveScanner {
         }
         guard count <= limits.maxEntries else { throw unsafe("\(count) entries; the limit is \(limits.maxEntries)") }
         guard offset + size <= eocd else { throw unsafe("the central directory lies outside the archive") }
+        if offset < base {
+            bytes = [UInt8](data[(data.startIndex + offset)...])
+            base = offset
+        }
+        // Local headers (for stored entries) are read from the archive directly.
+        func local16(_ o: Int) -> Int { Int(data[data.startIndex + o]) | Int(data[data.startIndex + o + 1]) << 8 }
+        func local32(_ o: Int) -> Int { local16(o) | local16(o + 2) << 16 }
         var entries: [Entry] = []
         var seen: [String: String] = [:]
         var p = offset
@@ -58,15 +69,15 @@ struct ArchiveScanner {
             let attributes = u32(p + 38)
             let method = u16(p + 10), compressed = u32(p + 20), uncompressed = u32(p + 24), local = u32(p + 42)
             guard p + 46 + nameLength <= eocd else { throw unsafe("a damaged central directory") }
-            let nameBytes = data[(data.startIndex + p + 46)..<(data.startIndex + p + 46 + nameLength)]
+            let nameBytes = bytes[(p + 46 - base)..<(p + 46 - base + nameLength)]
             p += 46 + nameLength + extra + comment
-            guard let name = String(data: nameBytes, encoding: .utf8) else { throw unsafe("an entry name is not UTF-8") }
+            guard let name = String(validating: nameBytes, as: UTF8.self) else { throw unsafe("an entry name is not UTF-8") }
             var entry = try check(name: name, madeBy: madeBy, attributes: attributes, seen: &seen, limits: limits, unsafe: unsafe)
             // A stored entry is read straight from the archive, after checking that its local
             // header agrees and that its bytes lie inside the archive.
-            if method == 0 && compressed == uncompressed && local + 30 <= eocd && u32(local) == 0x0403_4b50
-                && u16(local + 26) == nameLength {
-                let start = local + 30 + nameLength + u16(local + 28)
+            if method == 0 && compressed == uncompressed && local + 30 <= eocd && local32(local) == 0x0403_4b50
+                && local16(local + 26) == nameLength {
+                let start = local + 30 + nameLength + local16(local + 28)
                 if start + compressed <= offset {
                     entry.stored = true
                     entry.dataStart = start

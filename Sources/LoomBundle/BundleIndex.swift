@@ -110,83 +110,81 @@ public struct BundleIndex: Sendable, Equatable {
     /// accepted (the form that is signed), so one index has one byte sequence.
     public init(bytes: Data, file: String = "bundle.toml") throws(BundleError) {
         guard String(validating: bytes, as: UTF8.self) != nil else { throw BundleError(.manifest, "\(file) is not UTF-8") }
-        func bad(_ line: Int, _ m: String) -> BundleError { BundleError(.manifest, "\(file):\(line): \(m)") }
-        var top: [String: Parsed] = [:]
-        var skills: [[String: Parsed]] = []
-        var files: [[String: Parsed]] = []
-        var section = 0   // 0 top, 1 skill, 2 file
+        // The canonical form has one order of lines, so the parser reads them in that order.
         let utf8 = Array(bytes)
-        var line = 0
-        var lineStart = 0
-        while lineStart < utf8.count {
-            line += 1
-            let lineEnd = utf8[lineStart...].firstIndex(of: 0x0a) ?? utf8.count
-            let raw = utf8[lineStart..<lineEnd]
-            lineStart = lineEnd + 1
-            if raw.isEmpty || raw.first == UInt8(ascii: "#") { continue }
-            if raw.elementsEqual("[[skill]]".utf8) { skills.append([:]); section = 1; continue }
-            if raw.elementsEqual("[[file]]".utf8) { files.append([:]); section = 2; continue }
-            guard let eq = Self.find(Array(" = ".utf8), in: raw) else { throw bad(line, "expected `key = value`") }
-            let key = String(decoding: raw[raw.startIndex..<eq], as: UTF8.self)
-            let parsed = try Self.value(raw[(eq + 3)...]) { bad(line, $0) }
-            switch section {
-            case 0: top[key] = parsed
-            case 1: skills[skills.count - 1][key] = parsed
-            default: files[files.count - 1][key] = parsed
-            }
+        var lines: [ArraySlice<UInt8>] = []
+        var start = 0
+        while start < utf8.count {
+            let end = utf8[start...].firstIndex(of: 0x0a) ?? utf8.count
+            lines.append(utf8[start..<end])
+            start = end + 1
         }
-        func string(_ t: [String: Parsed], _ key: String, _ what: String) throws(BundleError) -> String {
-            guard case .string(let s)? = t[key] else { throw BundleError(.manifest, "\(file): \(what)'\(key)' is missing or not a string") }
+        var i = 0
+        while i < lines.count, lines[i].first == UInt8(ascii: "#") { i += 1 }
+        func bad(_ m: String) -> BundleError { BundleError(.manifest, "\(file):\(i): \(m)") }
+        func next(_ key: String) throws(BundleError) -> Parsed {
+            guard i < lines.count else { throw BundleError(.manifest, "\(file): '\(key)' is missing at the end") }
+            let raw = lines[i]
+            i += 1
+            let prefix = Array((key + " = ").utf8)
+            guard raw.starts(with: prefix) else {
+                throw bad("expected `\(key) = ...` here (bundle.toml is read in its canonical form; rebuild the bundle with loom bundle)")
+            }
+            return try Self.value(raw.dropFirst(prefix.count), bad)
+        }
+        func string(_ key: String) throws(BundleError) -> String {
+            guard case .string(let s) = try next(key) else { throw bad("'\(key)' must be a string") }
             return s
         }
-        func list(_ t: [String: Parsed], _ key: String, _ what: String) throws(BundleError) -> [String] {
-            guard case .list(let l)? = t[key] else { throw BundleError(.manifest, "\(file): \(what)'\(key)' is missing or not a list") }
+        func list(_ key: String) throws(BundleError) -> [String] {
+            guard case .list(let l) = try next(key) else { throw bad("'\(key)' must be a list of strings") }
             return l
         }
-        guard case .int(let format)? = top["format"], format == Self.format else {
+        func int(_ key: String) throws(BundleError) -> Int {
+            guard case .int(let v) = try next(key) else { throw bad("'\(key)' must be an integer") }
+            return v
+        }
+        guard try int("format") == Self.format else {
             throw BundleError(.manifest, "\(file): not an index in format \(Self.format), the one this Loom reads")
         }
-        guard let version = SemanticVersion(try string(top, "version", "")) else {
-            throw BundleError(.manifest, "\(file): version is not a semantic version")
-        }
-        guard let created = KeyStatement.time(try string(top, "created", "")) else {
-            throw BundleError(.manifest, "\(file): created is not an RFC 3339 time")
-        }
+        let name = try string("name")
+        guard let version = SemanticVersion(try string("version")) else { throw bad("version is not a semantic version") }
+        guard let created = KeyStatement.time(try string("created")) else { throw bad("created is not an RFC 3339 time") }
+        let publisher = try string("publisher")
+        let publisherKey = try PublicKey(text: try string("publisher_key"))
+        let parents = try list("publisher_parents")
         var skillList: [Skill] = []
-        for (i, t) in skills.enumerated() {
-            let what = "skill \(i + 1): "
-            skillList.append(Skill(name: try string(t, "name", what), version: try string(t, "version", what), path: try string(t, "path", what),
-                                   provides: try list(t, "provides", what), lineage: try list(t, "lineage", what)))
-        }
         var fileList: [File] = []
-        for (i, t) in files.enumerated() {
-            let what = "file \(i + 1): "
-            guard case .int(let size)? = t["size"], size >= 0 else { throw BundleError(.manifest, "\(file): \(what)size is missing or negative") }
-            let sha = try string(t, "sha256", what)
-            guard sha.utf8.count == 64, sha.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
-                throw BundleError(.manifest, "\(file): \(what)sha256 must be 64 lower-case hex digits")
+        let skillHeader = Array("[[skill]]".utf8), fileHeader = Array("[[file]]".utf8)
+        while i < lines.count {
+            if lines[i].isEmpty { i += 1; continue }
+            if lines[i].elementsEqual(skillHeader) {
+                i += 1
+                skillList.append(Skill(name: try string("name"), version: try string("version"), path: try string("path"),
+                                       provides: try list("provides"), lineage: try list("lineage")))
+            } else if lines[i].elementsEqual(fileHeader) {
+                i += 1
+                let path = try string("path")
+                let size = try int("size")
+                let sha = try string("sha256")
+                guard size >= 0 else { throw bad("size must not be negative") }
+                guard sha.utf8.count == 64, sha.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+                    throw bad("sha256 must be 64 lower-case hex digits")
+                }
+                fileList.append(File(path: path, size: size, sha256: sha))
+            } else {
+                i += 1
+                throw bad("expected [[skill]] or [[file]]")
             }
-            fileList.append(File(path: try string(t, "path", what), size: size, sha256: sha))
         }
-        self.init(name: try string(top, "name", ""), version: version, created: created, publisher: try string(top, "publisher", ""),
-                  publisherKey: try PublicKey(text: try string(top, "publisher_key", "")),
-                  publisherParents: try list(top, "publisher_parents", ""), skills: skillList, files: fileList)
+        self.init(name: name, version: version, created: created, publisher: publisher, publisherKey: publisherKey,
+                  publisherParents: parents, skills: skillList, files: fileList)
         guard self.bytes == bytes else {
             throw BundleError(.manifest, "\(file) is not in canonical form (keys in order, skills and files sorted, one way to write each value); rebuild the bundle with loom bundle")
         }
     }
 
     private enum Parsed { case string(String), int(Int), list([String]) }
-
-    static func find(_ needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
-        guard hay.count >= needle.count else { return nil }
-        var i = hay.startIndex
-        while i + needle.count <= hay.endIndex {
-            if hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
-        }
-        return nil
-    }
 
     /// A value in the canonical form: a quoted string, an integer, or a list of quoted strings.
     private static func value(_ text: ArraySlice<UInt8>, _ bad: (String) -> BundleError) throws(BundleError) -> Parsed {

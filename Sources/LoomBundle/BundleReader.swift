@@ -111,7 +111,7 @@ public struct BundleReader: Sendable {
         for e in scanned where !e.isDirectory {
             if e.stored {
                 try count(e.name, e.size, e.size)
-                out[e.name] = data.subdata(in: (data.startIndex + e.dataStart)..<(data.startIndex + e.dataStart + e.size))
+                out[e.name] = data[(data.startIndex + e.dataStart)..<(data.startIndex + e.dataStart + e.size)]
             } else {
                 compressed.insert(e.name)
             }
