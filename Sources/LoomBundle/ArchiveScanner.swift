@@ -92,19 +92,20 @@ struct ArchiveScanner {
 
     static func check(name: String, madeBy: Int, attributes: Int, seen: inout [String: String], limits: ArchiveLimits,
                       unsafe: (String) -> BundleError) throws(BundleError) -> Entry {
-        let bytes = Array(name.utf8)
+        let bytes = name.utf8
         func shown() -> String { name.debugDescription }
         guard !bytes.isEmpty, bytes.count <= limits.maxNameLength else {
             throw unsafe("entry name \(shown().prefix(80)) is empty or longer than \(limits.maxNameLength) bytes")
         }
         guard !bytes.contains(UInt8(ascii: "\\")) else { throw unsafe("entry \(shown()) has a backslash") }
         guard !bytes.contains(0) else { throw unsafe("entry \(shown()) has a NUL byte") }
-        guard bytes[0] != UInt8(ascii: "/") else { throw unsafe("entry \(shown()) is an absolute path") }
-        if bytes.count >= 2, bytes[1] == UInt8(ascii: ":"), (bytes[0] | 0x20) >= UInt8(ascii: "a"), (bytes[0] | 0x20) <= UInt8(ascii: "z") {
+        let first = bytes[bytes.startIndex]
+        guard first != UInt8(ascii: "/") else { throw unsafe("entry \(shown()) is an absolute path") }
+        if bytes.count >= 2, bytes[bytes.index(after: bytes.startIndex)] == UInt8(ascii: ":"), (first | 0x20) >= UInt8(ascii: "a"), (first | 0x20) <= UInt8(ascii: "z") {
             throw unsafe("entry \(shown()) starts with a drive letter")
         }
         let isDirectory = bytes.last == UInt8(ascii: "/")
-        let body = isDirectory ? bytes.dropLast() : bytes[...]
+        let body = isDirectory ? Substring(name).utf8.dropLast() : Substring(name).utf8[...]
         var depth = 0
         for part in body.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
             depth += 1

@@ -76,26 +76,49 @@ public struct BundleIndex: Sendable, Equatable {
     private static func list(_ items: [String]) -> String { "[" + items.map(quote).joined(separator: ", ") + "]" }
 
     /// The canonical text.
-    public var text: String {
-        var t = "# bundle.toml: a Loom skill bundle's index, signed in bundle.sig. Do not edit.\n"
-        t += "format = \(Self.format)\n"
-        t += "name = \(Self.quote(name))\n"
-        t += "version = \(Self.quote(version.description))\n"
-        t += "created = \(Self.quote(KeyStatement.timeText(created)))\n"
-        t += "publisher = \(Self.quote(publisher))\n"
-        t += "publisher_key = \(Self.quote(publisherKey.text))\n"
-        t += "publisher_parents = \(Self.list(publisherParents))\n"
+    public var text: String { String(decoding: canonicalBytes(), as: UTF8.self) }
+
+    public var bytes: Data { Data(canonicalBytes()) }
+
+    private func canonicalBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(400 + files.count * 140 + skills.count * 160)
+        func raw(_ s: String) { out.append(contentsOf: s.utf8) }
+        func line(_ key: String, _ value: String) {
+            raw(key)
+            raw(" = ")
+            if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5c && $0 != 0x7f }) {
+                out.append(0x22); raw(value); out.append(0x22)
+            } else {
+                raw(Self.quote(value))
+            }
+            out.append(0x0a)
+        }
+        func list(_ key: String, _ items: [String]) { raw(key); raw(" = "); raw(Self.list(items)); out.append(0x0a) }
+        raw("# bundle.toml: a Loom skill bundle's index, signed in bundle.sig. Do not edit.\n")
+        raw("format = \(Self.format)\n")
+        line("name", name)
+        line("version", version.description)
+        line("created", KeyStatement.timeText(created))
+        line("publisher", publisher)
+        line("publisher_key", publisherKey.text)
+        list("publisher_parents", publisherParents)
         for s in skills {
-            t += "\n[[skill]]\nname = \(Self.quote(s.name))\nversion = \(Self.quote(s.version))\npath = \(Self.quote(s.path))\n"
-            t += "provides = \(Self.list(s.provides))\nlineage = \(Self.list(s.lineage))\n"
+            raw("\n[[skill]]\n")
+            line("name", s.name)
+            line("version", s.version)
+            line("path", s.path)
+            list("provides", s.provides)
+            list("lineage", s.lineage)
         }
         for f in files {
-            t += "\n[[file]]\npath = \(Self.quote(f.path))\nsize = \(f.size)\nsha256 = \(Self.quote(f.sha256))\n"
+            raw("\n[[file]]\n")
+            line("path", f.path)
+            raw("size = \(f.size)\n")
+            line("sha256", f.sha256)
         }
-        return t
+        return out
     }
-
-    public var bytes: Data { Data(text.utf8) }
 
     /// The `publisher_key` line of an index's bytes, read without parsing the rest: the key the
     /// signature is checked with before anything else in the index is believed.
@@ -126,11 +149,12 @@ public struct BundleIndex: Sendable, Equatable {
             guard i < lines.count else { throw BundleError(.manifest, "\(file): '\(key)' is missing at the end") }
             let raw = lines[i]
             i += 1
-            let prefix = Array((key + " = ").utf8)
-            guard raw.starts(with: prefix) else {
+            let k = key.utf8.count
+            guard raw.count > k + 3, raw.starts(with: key.utf8), raw[raw.startIndex + k] == 0x20,
+                  raw[raw.startIndex + k + 1] == 0x3d, raw[raw.startIndex + k + 2] == 0x20 else {
                 throw bad("expected `\(key) = ...` here (bundle.toml is read in its canonical form; rebuild the bundle with loom bundle)")
             }
-            return try Self.value(raw.dropFirst(prefix.count), bad)
+            return try Self.value(raw.dropFirst(k + 3), bad)
         }
         func string(_ key: String) throws(BundleError) -> String {
             guard case .string(let s) = try next(key) else { throw bad("'\(key)' must be a string") }
@@ -193,6 +217,12 @@ public struct BundleIndex: Sendable, Equatable {
         func quoted() throws(BundleError) -> String {
             guard chars.first == quote else { throw bad("expected a quoted string") }
             chars = chars.dropFirst()
+            // Most strings have no escape: take them whole.
+            if let end = chars.firstIndex(where: { $0 == quote || $0 == backslash }), chars[end] == quote {
+                let s = String(decoding: chars[chars.startIndex..<end], as: UTF8.self)
+                chars = chars[(end + 1)...]
+                return s
+            }
             var out: [UInt8] = []
             while let c = chars.first {
                 chars = chars.dropFirst()

@@ -1,6 +1,7 @@
 import Crypto
 public import Foundation
 public import LoomCore
+import Synchronization
 import ZIPFoundation
 
 /// Reads a bundle and checks everything that does not depend on who trusts whom: the archive's
@@ -79,8 +80,16 @@ public struct BundleReader: Sendable {
             }
             let m: SkillManifest
             let folder = skill.path
+            // A manifest is parsed once per content (its SHA-256 from the verified index) and
+            // listing of the skill's files: bundles re-verified by a node or a hub cost no reparse.
+            let sha = index.files.first { $0.path == path }?.sha256 ?? ""
+            let listing = index.files.filter { $0.path.hasPrefix(folder + "/") }.map(\.path).joined(separator: "\n")
+            let cacheKey = sha + "\n" + folder + "\n" + listing
             do {
-                m = try SkillManifest.parse(text: text, file: "\(file): \(path)", directory: folder) { files[folder + "/" + $0] != nil }
+                if let known = ManifestCache.shared.get(cacheKey) { m = known } else {
+                    m = try SkillManifest.parse(text: text, file: "\(file): \(path)", directory: folder) { files[folder + "/" + $0] != nil }
+                    ManifestCache.shared.put(cacheKey, m)
+                }
             } catch {
                 throw BundleError(.manifest, "\(error)")
             }
@@ -137,5 +146,20 @@ public struct BundleReader: Sendable {
         }
         if let missing = compressed.sorted().first { throw BundleError(.unsafeArchive, "\(file): entry \(missing) cannot be found in the archive") }
         return out
+    }
+}
+
+/// Parsed skill manifests by content (a bounded, process-wide cache).
+final class ManifestCache: Sendable {
+    static let shared = ManifestCache()
+    private let entries = Mutex<[String: SkillManifest]>([:])
+
+    func get(_ key: String) -> SkillManifest? { entries.withLock { $0[key] } }
+
+    func put(_ key: String, _ m: SkillManifest) {
+        entries.withLock { e in
+            if e.count >= 1024 { e.removeAll() }
+            e[key] = m
+        }
     }
 }
