@@ -95,12 +95,24 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
         let sql: String
         var all: [any DatabaseValueConvertible]
         if let fts = Self.ftsQuery(query, agents: options.commons ? [agent, Commons.agent] : [agent]) {
-            sql = """
-                SELECT \(columns), bm25(memory_fts, 1.0, 0.5) AS rank
-                FROM memory_fts JOIN memory m ON m.id = memory_fts.rowid
-                WHERE memory_fts MATCH ? AND \(filters.joined(separator: " AND "))
-                ORDER BY rank LIMIT \(candidates)
-                """
+            if filters.count == 1 {
+                // Only the expiry filter: the index picks the best candidates first, and only
+                // those rows are read from the memory table.
+                sql = """
+                    SELECT \(columns), f.score AS rank
+                    FROM (SELECT rowid, bm25(memory_fts, 1.0, 0.5) AS score FROM memory_fts
+                          WHERE memory_fts MATCH ? ORDER BY score LIMIT \(candidates)) f
+                    JOIN memory m ON m.id = f.rowid
+                    WHERE \(filters[0])
+                    """
+            } else {
+                sql = """
+                    SELECT \(columns), bm25(memory_fts, 1.0, 0.5) AS rank
+                    FROM memory_fts JOIN memory m ON m.id = memory_fts.rowid
+                    WHERE memory_fts MATCH ? AND \(filters.joined(separator: " AND "))
+                    ORDER BY rank LIMIT \(candidates)
+                    """
+            }
             all = [fts] + arguments
         } else {
             sql = """
