@@ -43,14 +43,15 @@ public final class FileWatcher: Sendable {
 
     static func skipped(_ name: String) -> Bool { name == ".loom" || name == ".git" || name.hasPrefix(".build") }
 
-    private func addTree(_ folder: String) {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else { return }
+    private func addTree(_ folder: String, depth: Int = 0) {
+        // Real folders only: a symbolic link to a folder above would recurse for ever.
+        guard depth < 32, let type = (try? FileManager.default.attributesOfItem(atPath: folder))?[.type] as? FileAttributeType,
+              type == .typeDirectory || (depth == 0 && type == .typeSymbolicLink) else { return }
         let wd = inotify_add_watch(fd, folder, Self.mask)
         guard wd >= 0 else { return }
         state.withLock { $0.folders[wd] = folder }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where !Self.skipped(name) {
-            addTree(folder + "/" + name)
+            addTree(folder + "/" + name, depth: depth + 1)
         }
     }
 

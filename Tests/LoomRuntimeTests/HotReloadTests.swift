@@ -1,6 +1,7 @@
 import Foundation
 @testable import LoomRuntime
 import LuaKit
+import Synchronization
 import Testing
 
 @Suite struct HotReloadTests {
@@ -167,6 +168,22 @@ import Testing
         #expect(try await node.ask("b", 1).string == "b2")
         #expect(try await node.ask("a", 1).string == "a1")
         await node.shutdown()
+    }
+
+    @Test func theWatcherSurvivesALinkLoopAndReportsChanges() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-watch-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/a/b", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root + "/a/b/loop", withDestinationPath: root + "/a")
+        let seen = Mutex<[String]>([])
+        let watcher = try FileWatcher(folders: [root + "/a"]) { paths in seen.withLock { $0 += paths } }
+        try "x".write(toFile: root + "/a/b/new.lua", atomically: false, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: root + "/a/c", withIntermediateDirectories: true)
+        try await Task.sleep(for: .milliseconds(100))
+        try "y".write(toFile: root + "/a/c/later.lua", atomically: false, encoding: .utf8)
+        #expect(try await eventually { seen.withLock { $0.contains(root + "/a/c/later.lua") } })
+        #expect(seen.withLock { $0.contains(root + "/a/b/new.lua") })
+        watcher.stop()
     }
 }
 
