@@ -493,6 +493,10 @@ final class NodeEngine {
         fireTimers()
         var done = 0
         while done < budget && runHead < runQueue.count {
+            if options.batchDelivery, let n = runBatch(limit: min(256, budget - done)) {
+                done += n
+                continue
+            }
             let slot = runQueue[runHead]
             runHead += 1
             if runHead > 4096 && runHead * 2 > runQueue.count {
@@ -509,6 +513,99 @@ final class NodeEngine {
             runHead = 0
         }
         return done
+    }
+
+    // MARK: Batched delivery
+
+    private var batchSlots: [AgentSlot] = []
+    private var batchHandlers: [LuaRef] = []
+    private var batchCoroutines: [LuaCoroutine] = []
+    private var batchArguments = LuaValueList()
+
+    /// Whether the slot's next step is a plain send to its idle, active handler.
+    private func batchable(_ slot: AgentSlot) -> Bool {
+        guard slot.env != nil, slot.state == .active, !slot.waiting, slot.running == nil, slot.resumeWith == nil,
+              slot.backoffUntil == nil, !slot.upgradePending, !slot.retiring, slot.onMessage != nil,
+              let envelope = slot.mailbox.first, case .send = envelope.kind else { return false }
+        return true
+    }
+
+    /// Delivers the sends at the head of the run queue in one batch: the payloads built in one
+    /// protected call and the handlers resumed one after another in C, each as its own entry under
+    /// the deadline, with `current` set before each. A handler that yields or fails stops the
+    /// batch there and takes the usual path; the agents after it are queued again. Nil when fewer
+    /// than two agents at the head are ready (the one-message path is used then).
+    private func runBatch(limit: Int) -> Int? {
+        batchSlots.removeAll(keepingCapacity: true)
+        batchHandlers.removeAll(keepingCapacity: true)
+        batchCoroutines.removeAll(keepingCapacity: true)
+        batchArguments.removeAll()
+        var end = runHead
+        while end < runQueue.count && batchSlots.count < limit, batchable(runQueue[end]) {
+            let slot = runQueue[end]
+            let envelope = slot.mailbox.first!
+            do { try batchArguments.append(envelope.payload) } catch { break }
+            batchArguments.append(string: envelope.from.node == name ? envelope.from.agent : envelope.from.description)
+            batchSlots.append(slot)
+            batchHandlers.append(slot.onMessage!)
+            end += 1
+        }
+        guard batchSlots.count >= 2 else { return nil }
+        for slot in batchSlots {
+            if let pooled = coroutinePool.popLast() { batchCoroutines.append(pooled); continue }
+            guard let fresh = try? lua.coroutine(slot.onMessage!) else {
+                coroutinePool.append(contentsOf: batchCoroutines)
+                return nil
+            }
+            fresh.isFinishedForBatch()
+            batchCoroutines.append(fresh)
+        }
+        let outcome: (completed: Int, stop: LuaState.BatchStop?)
+        do {
+            outcome = try lua.runBatch(handlers: batchHandlers, coroutines: batchCoroutines, arguments: batchArguments, perCall: 2) { [unowned self] i in
+                self.current = self.batchSlots[i]
+            }
+        } catch {
+            current = nil
+            coroutinePool.append(contentsOf: batchCoroutines)
+            return nil
+        }
+        current = nil
+        // The batch's slots leave the run queue; what is runnable afterwards is queued again.
+        for slot in batchSlots { slot.queued = false }
+        runHead = end
+        if runHead > 4096 && runHead * 2 > runQueue.count {
+            runQueue.removeFirst(runHead)
+            runHead = 0
+        }
+        let now = clock.now
+        for k in 0..<outcome.completed {
+            let slot = batchSlots[k]
+            slot.mailbox.removeFirst()
+            slot.dirty = true
+            slot.lastActive = now
+            if coroutinePool.count < 256 { coroutinePool.append(batchCoroutines[k]) }
+            if slot.running == nil && (slot.retiring || slot.upgradePending) { afterCall(slot) }
+            if slot.isRunnable { schedule(slot) }
+        }
+        guard let stop = outcome.stop else { return outcome.completed }
+        let slot = batchSlots[outcome.completed]
+        slot.lastActive = now
+        slot.running = batchCoroutines[outcome.completed]
+        slot.runningEnvelope = slot.mailbox.removeFirst()
+        current = slot
+        switch stop {
+        case .yielded(let values): handleYield(slot, values)
+        case .failed(let error): handlerFailed(slot, error)
+        }
+        current = nil
+        if slot.running == nil && (slot.retiring || slot.upgradePending) { afterCall(slot) }
+        if slot.isRunnable { schedule(slot) }
+        for k in (outcome.completed + 1)..<batchSlots.count {
+            if coroutinePool.count < 256 { coroutinePool.append(batchCoroutines[k]) }
+            schedule(batchSlots[k])
+        }
+        return outcome.completed + 1
     }
 
     /// One step of one agent: resume its waiting handler, or start its next message.

@@ -26,6 +26,9 @@ public struct NodeOptions: Sendable {
     /// Messages agents send to `$host` (`send("$host", msg)`): the sending agent's name and the
     /// message. Without a listener such a send fails with a clear error.
     public var hostInbox: (@Sendable (String, LuaValue) -> Void)?
+    /// Delivers runs of plain sends to idle agents in batches (payloads built in one protected
+    /// call, handlers resumed in C); off, every message takes the one-message path.
+    public var batchDelivery = true
     /// Adds `loom test`'s agent, `__test`, which uses every capability the node's skills provide.
     var testAgent = false
 

@@ -26,7 +26,10 @@ public final class LuaCoroutine {
     }
 
     /// Whether the coroutine can be resumed (fresh or yielded).
-    public private(set) var isFinished = false
+    public internal(set) var isFinished = false
+
+    /// Marks a fresh coroutine as reusable: ``LuaState/runBatch`` resets it before each use.
+    public func isFinishedForBatch() { isFinished = true }
 
     /// Makes a finished coroutine ready to call `function` on its next resume, reusing its Lua
     /// thread (cheaper than a new coroutine).

@@ -76,6 +76,34 @@ size_t loom_memory_limit(lua_State *L);
 size_t loom_memory_used(lua_State *L);
 /* The error details of the last failed loom_pcall / loom_load / loom_resume on this state. */
 void loom_last_error(lua_State *L, LoomErrorInfo *info);
+/* ---- batched delivery (batch.c) ---- */
+
+enum { LOOM_OP_NIL = 0, LOOM_OP_FALSE, LOOM_OP_TRUE, LOOM_OP_INTEGER, LOOM_OP_NUMBER, LOOM_OP_STRING, LOOM_OP_TABLE };
+
+/* One operation of a flat value description: a scalar, a string (offset and length in an arena),
+   or a table (offset = array count, length = hash count) followed by its array values and then
+   its key/value pairs. */
+typedef struct {
+    int32_t tag;
+    int64_t integer;
+    double number;
+    size_t offset;
+    size_t length;
+} LoomValueOp;
+
+/* Builds `values` values from `ops` in one protected call and pushes them. */
+int loom_build_values_p(lua_State *L, const LoomValueOp *ops, size_t count, const char *arena, int values);
+
+typedef void (*LoomBatchHook)(void *context, int index);
+
+/* Resumes handlers[i] (registry refs) with the nargs values at L[base + i * nargs ...] in
+   threads[i] (reset first), i = 0..n-1, calling hook(context, i) before each. Stops at the first
+   resume that does not return: returns its status, sets *stopped to its index and *nresults to
+   what it left on its thread (yielded values; an error is left as loom_resume leaves it). LUA_OK
+   and *stopped = n when every handler returned. Never raises. */
+int loom_run_batch(lua_State *L, lua_State *const *threads, const int *handlers, int base, int n, int nargs,
+                   LoomBatchHook hook, void *context, int *stopped, int *nresults);
+
 /* A lua_CFunction returning the traceback of the running thread under its argument. */
 int loom_traceback_function(lua_State *L);
 
