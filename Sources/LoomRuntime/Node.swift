@@ -121,6 +121,9 @@ public actor Node {
         poke()
     }
 
+    /// Messages delivered through batches so far.
+    func batchedMessageCount() -> Int { engine.batchedMessages }
+
     /// The names of the host functions this node registered (for the check of ``HostAPI``).
     func registeredHostFunctions() -> Set<String> { engine.hostFunctionNames }
 

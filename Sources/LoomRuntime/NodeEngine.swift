@@ -521,6 +521,8 @@ final class NodeEngine {
     private var batchHandlers: [LuaRef] = []
     private var batchCoroutines: [LuaCoroutine] = []
     private var batchArguments = LuaValueList()
+    /// Messages delivered through batches so far (for tests and measurements).
+    private(set) var batchedMessages = 0
 
     /// Whether the slot's next step is a plain send to its idle, active handler.
     private func batchable(_ slot: AgentSlot) -> Bool {
@@ -571,6 +573,7 @@ final class NodeEngine {
             return nil
         }
         current = nil
+        batchedMessages += outcome.completed + (outcome.stop == nil ? 0 : 1)
         // The batch's slots leave the run queue; what is runnable afterwards is queued again.
         for slot in batchSlots { slot.queued = false }
         runHead = end

@@ -45,3 +45,10 @@ func start(_ fixture: NodeFixture, _ node: String = "n", options: NodeOptions = 
     await n.start()
     return n
 }
+
+extension Node {
+    /// Queues several sends at once, on the node's executor.
+    func sendAll(_ messages: [(String, LuaValue)]) throws {
+        for (to, message) in messages { try send(to, message) }
+    }
+}
