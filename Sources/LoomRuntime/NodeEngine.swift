@@ -524,58 +524,61 @@ final class NodeEngine {
     /// Messages delivered through batches so far (for tests and measurements).
     private(set) var batchedMessages = 0
 
-    /// Whether the slot's next step is a plain send to its idle, active handler.
-    private func batchable(_ slot: AgentSlot) -> Bool {
-        guard slot.env != nil, slot.state == .active, !slot.waiting, slot.running == nil, slot.resumeWith == nil,
-              slot.backoffUntil == nil, !slot.upgradePending, !slot.retiring, slot.onMessage != nil,
-              let envelope = slot.mailbox.first, case .send = envelope.kind else { return false }
-        return true
-    }
-
     /// Delivers the sends at the head of the run queue in one batch: the payloads built in one
     /// protected call and the handlers resumed one after another in C, each as its own entry under
     /// the deadline, with `current` set before each. A handler that yields or fails stops the
     /// batch there and takes the usual path; the agents after it are queued again. Nil when fewer
     /// than two agents at the head are ready (the one-message path is used then).
     private func runBatch(limit: Int) -> Int? {
-        batchSlots.removeAll(keepingCapacity: true)
-        batchHandlers.removeAll(keepingCapacity: true)
-        batchCoroutines.removeAll(keepingCapacity: true)
-        batchArguments.removeAll()
+        // Locals rather than the engine's fields inside the loops: no exclusivity check per access.
+        // The arrays keep their capacity from batch to batch.
+        var slots = batchSlots, handlers = batchHandlers, coroutines = batchCoroutines, arguments = batchArguments
+        batchSlots = []; batchHandlers = []; batchCoroutines = []; batchArguments = LuaValueList()
+        slots.removeAll(keepingCapacity: true)
+        handlers.removeAll(keepingCapacity: true)
+        coroutines.removeAll(keepingCapacity: true)
+        arguments.removeAll()
+        defer {
+            batchSlots = slots; batchHandlers = handlers; batchCoroutines = coroutines; batchArguments = arguments
+        }
+        let queue = runQueue
         var end = runHead
-        while end < runQueue.count && batchSlots.count < limit, batchable(runQueue[end]) {
-            let slot = runQueue[end]
-            let envelope = slot.mailbox.first!
-            do { try batchArguments.append(envelope.payload) } catch { break }
-            batchArguments.append(string: envelope.from.node == name ? envelope.from.agent : envelope.from.description)
-            batchSlots.append(slot)
-            batchHandlers.append(slot.onMessage!)
+        while end < queue.count && slots.count < limit {
+            let slot = queue[end]
+            guard slot.env != nil, slot.state == .active, !slot.waiting, slot.running == nil, slot.resumeWith == nil,
+                  slot.backoffUntil == nil, !slot.upgradePending, !slot.retiring, let handler = slot.onMessage,
+                  let envelope = slot.mailbox.first, case .send = envelope.kind else { break }
+            do { try arguments.append(envelope.payload) } catch { break }
+            arguments.append(string: envelope.from.node == name ? envelope.from.agent : envelope.from.description)
+            slots.append(slot)
+            handlers.append(handler)
             end += 1
         }
-        guard batchSlots.count >= 2 else { return nil }
-        for slot in batchSlots {
-            if let pooled = coroutinePool.popLast() { batchCoroutines.append(pooled); continue }
+        guard slots.count >= 2 else { return nil }
+        for slot in slots {
+            if let pooled = coroutinePool.popLast() { coroutines.append(pooled); continue }
             guard let fresh = try? lua.coroutine(slot.onMessage!) else {
-                coroutinePool.append(contentsOf: batchCoroutines)
+                coroutinePool.append(contentsOf: coroutines)
                 return nil
             }
             fresh.isFinishedForBatch()
-            batchCoroutines.append(fresh)
+            coroutines.append(fresh)
         }
         let outcome: (completed: Int, stop: LuaState.BatchStop?)
         do {
-            outcome = try lua.runBatch(handlers: batchHandlers, coroutines: batchCoroutines, arguments: batchArguments, perCall: 2) { [unowned self] i in
-                self.current = self.batchSlots[i]
+            let running = slots
+            outcome = try lua.runBatch(handlers: handlers, coroutines: coroutines, arguments: arguments, perCall: 2) { [unowned self] i in
+                self.current = running[i]
             }
         } catch {
             current = nil
-            coroutinePool.append(contentsOf: batchCoroutines)
+            coroutinePool.append(contentsOf: coroutines)
             return nil
         }
         current = nil
         batchedMessages += outcome.completed + (outcome.stop == nil ? 0 : 1)
         // The batch's slots leave the run queue; what is runnable afterwards is queued again.
-        for slot in batchSlots { slot.queued = false }
+        for slot in slots { slot.queued = false }
         runHead = end
         if runHead > 4096 && runHead * 2 > runQueue.count {
             runQueue.removeFirst(runHead)
@@ -583,18 +586,18 @@ final class NodeEngine {
         }
         let now = clock.now
         for k in 0..<outcome.completed {
-            let slot = batchSlots[k]
+            let slot = slots[k]
             slot.mailbox.removeFirst()
             slot.dirty = true
             slot.lastActive = now
-            if coroutinePool.count < 256 { coroutinePool.append(batchCoroutines[k]) }
+            if coroutinePool.count < 256 { coroutinePool.append(coroutines[k]) }
             if slot.running == nil && (slot.retiring || slot.upgradePending) { afterCall(slot) }
             if slot.isRunnable { schedule(slot) }
         }
         guard let stop = outcome.stop else { return outcome.completed }
-        let slot = batchSlots[outcome.completed]
+        let slot = slots[outcome.completed]
         slot.lastActive = now
-        slot.running = batchCoroutines[outcome.completed]
+        slot.running = coroutines[outcome.completed]
         slot.runningEnvelope = slot.mailbox.removeFirst()
         current = slot
         switch stop {
@@ -604,9 +607,9 @@ final class NodeEngine {
         current = nil
         if slot.running == nil && (slot.retiring || slot.upgradePending) { afterCall(slot) }
         if slot.isRunnable { schedule(slot) }
-        for k in (outcome.completed + 1)..<batchSlots.count {
-            if coroutinePool.count < 256 { coroutinePool.append(batchCoroutines[k]) }
-            schedule(batchSlots[k])
+        for k in (outcome.completed + 1)..<slots.count {
+            if coroutinePool.count < 256 { coroutinePool.append(coroutines[k]) }
+            schedule(slots[k])
         }
         return outcome.completed + 1
     }
