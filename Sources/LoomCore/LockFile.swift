@@ -51,19 +51,7 @@ public struct LockFile: Sendable, Equatable {
         return out
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if c.value < 0x20 { out += "\\u" + String(c.value, radix: 16).leftPadded(4) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { TOMLText.quoted(s) }
 
     public static func parse(text: String, file: String) throws(ManifestError) -> LockFile {
         let table = try ManifestReader.table(file: file, text: text)
