@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Lua side: luacheck over Skills/ and Examples/, then `loom test` over them. The apprentice's
+# The Lua side: luacheck and loom check over Skills/ and Examples/, the example lock file, then
+# `loom test` over them. The apprentice's
 # ancestor arrives as a bundle, so this builds, trusts and installs mentor's first (idempotent;
 # the keys and the installation live in the nodes' .loom folders, which git ignores).
 set -euo pipefail
@@ -7,6 +8,8 @@ cd "$(dirname "$0")/.."
 loom=.build/debug/loom
 [ -x "$loom" ] || swift build --product loom
 luacheck --quiet Skills Examples
+"$loom" check Skills Examples >/dev/null
+"$loom" resolve Examples/child --locked   # the committed loom.lock matches the skills
 [ -f Examples/mentor/.loom/identity/node.key ] || "$loom" keys init Examples/mentor >/dev/null
 "$loom" bundle Examples/mentor -o .build/mentor.loombundle >/dev/null
 "$loom" trust add Examples/remote/apprentice mentor "$("$loom" keys show Examples/mentor | head -1)" >/dev/null
