@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 loom=.build/debug/loom
 [ -x "$loom" ] || swift build --product loom
 luacheck --quiet Skills Examples
-"$loom" check Skills Examples >/dev/null
+"$loom" check Skills >/dev/null
+"$loom" check Examples >/dev/null
 "$loom" resolve Examples/child --locked   # the committed loom.lock matches the skills
 [ -f Examples/mentor/.loom/identity/node.key ] || "$loom" keys init Examples/mentor >/dev/null
 "$loom" bundle Examples/mentor -o .build/mentor.loombundle >/dev/null
