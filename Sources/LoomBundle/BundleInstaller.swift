@@ -79,16 +79,18 @@ public struct BundleInstaller: Sendable {
         let c = verified.contents
         let index = c.index
         let store = try TrustStore(node: node)
-        if let (seen, seenID) = try store.highestVersion(name: index.name, publisher: index.publisher), let highest = SemanticVersion(seen) {
-            if index.version < highest && !allowDowngrade {
-                throw BundleError(.rollback, "\(file) is \(index.name) \(index.version), older than \(highest), already seen from '\(index.publisher)'; pass --allow-downgrade to install it anyway")
+        let highest = try store.highestVersion(name: index.name, publisher: index.publisher)
+        if let (seen, seenID) = highest, let version = SemanticVersion(seen) {
+            if index.version < version && !allowDowngrade {
+                throw BundleError(.rollback, "\(file) is \(index.name) \(index.version), older than \(version), already seen from '\(index.publisher)'; pass --allow-downgrade to install it anyway")
             }
-            if index.version == highest && seenID != c.id && !allowDowngrade {
+            if index.version == version && seenID != c.id && !allowDowngrade {
                 throw BundleError(.rollback, "\(file) is \(index.name) \(index.version) with different content than the \(index.version) already seen from '\(index.publisher)'; a new release needs a new version")
             }
         }
         for s in verified.rotations { try store.apply(s) }
-        if index.version >= (try store.highestVersion(name: index.name, publisher: index.publisher)).flatMap({ SemanticVersion($0.0) }) ?? index.version {
+        // The highest version seen is recorded before anything is switched.
+        if index.version >= (highest.flatMap { SemanticVersion($0.0) } ?? index.version) {
             try store.recordVersion(name: index.name, publisher: index.publisher, version: index.version.description, bundle: c.id)
         }
 

@@ -34,9 +34,7 @@ struct BenchLuaCommand: ParsableCommand {
     }
 
     func run() throws {
-        #if DEBUG
-        printError("warning: this is a debug build; run `swift run -c release loom bench lua` for real figures")
-        #endif
+        warnIfDebug("lua")
         let r = try LuaBenchmark(iterations: iterations, rounds: rounds).run()
         func row(_ name: String, _ c: LuaBenchmark.Comparison, unit: String = "ns") -> String {
             name.padding(toLength: 34, withPad: " ", startingAt: 0)
@@ -89,9 +87,7 @@ struct BenchResolveCommand: ParsableCommand {
     }
 
     func run() throws {
-        #if DEBUG
-        printError("warning: this is a debug build; run `swift run -c release loom bench resolve` for real figures")
-        #endif
+        warnIfDebug("resolve")
         let records = SyntheticLineage.make(layers: layers, width: width, skillsPerNode: skills)
         let clock = ContinuousClock()
         var best = Duration.seconds(1000)
@@ -151,9 +147,7 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        #if DEBUG
-        printError("warning: this is a debug build; run `swift run -c release loom bench runtime` for real figures")
-        #endif
+        warnIfDebug("runtime")
         var bench = RuntimeBenchmark()
         bench.agents = agents
         bench.messages = messages
@@ -196,9 +190,7 @@ struct BenchMemoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        #if DEBUG
-        printError("warning: this is a debug build; run `swift run -c release loom bench memory` for real figures")
-        #endif
+        warnIfDebug("memory")
         var bench = MemoryBenchmark()
         bench.agents = agents
         bench.perAgent = perAgent
@@ -255,9 +247,7 @@ struct BenchAuditCommand: AsyncParsableCommand {
     var node: String?
 
     func run() async throws {
-        #if DEBUG
-        printError("warning: this is a debug build; run `swift run -c release loom bench audit` for real figures")
-        #endif
+        warnIfDebug("audit")
         guard let nodeDirectory = node ?? AuditCommand.defaultNode() else {
             printError("error: no audit node found; pass --node DIR")
             throw ExitCode(1)
@@ -281,9 +271,7 @@ struct BenchBundleCommand: ParsableCommand {
     var verifications = 2000
 
     func run() throws {
-        #if DEBUG
-        printError("warning: this is a debug build; run `swift run -c release loom bench bundle` for real figures")
-        #endif
+        warnIfDebug("bundle")
         var bench = BundleBenchmark()
         bench.verifications = verifications
         let r = try bundleStep { try bench.run { printError("  running: \($0)") } }
@@ -293,4 +281,11 @@ struct BenchBundleCommand: ParsableCommand {
         try printJSON(["bundle_bytes": r.bundleBytes, "install_ms": r.installMilliseconds, "verify_per_s": r.verifyPerSecond,
                        "raw_verify_per_s": r.rawPerSecond, "ratio": r.ratio])
     }
+}
+
+/// Benchmarks mean something only in release; a debug build says so on standard error.
+func warnIfDebug(_ bench: String) {
+    #if DEBUG
+    printError("warning: this is a debug build; run `swift run -c release loom bench \(bench)` for real figures")
+    #endif
 }

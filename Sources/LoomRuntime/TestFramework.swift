@@ -122,15 +122,13 @@ enum TestFramework {
       end
       for _, f in ipairs(t.before) do step(f) end
       step(t.body)
-      local failed_before = failure
       for _, f in ipairs(t.after) do
         local ok, err = xpcall(f, __traceback)
         if not ok and not failure then failure = err end
       end
       if failure then
         local message, trace = tostring(failure):match("^(.-)\nstack traceback:\n(.*)$")
-        return {status = "failed", message = message or tostring(failure), traceback = trace or "",
-                phase = failed_before and "" or "after_each"}
+        return {status = "failed", message = message or tostring(failure), traceback = trace or ""}
       end
       return {status = "passed"}
     end

@@ -127,7 +127,6 @@ public struct TestRunner: Sendable {
             return [failure(file, "the node of this test does not load: \(error)")]
         }
         await node.start()
-        defer { Task { await node.shutdown() } }
         // The chunk is named by its path inside the node (or skills folder): Lua shortens long
         // chunk names, and a shortened one would hide the line.
         let base = (file.node ?? file.skills ?? (file.path as NSString).deletingLastPathComponent) + "/"
