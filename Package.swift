@@ -46,10 +46,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // C: the memory store's batch insert and the tokenizer its index, queries and deletions share.
+        .target(
+            name: "CMemoryIndex",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         // Agent memory: the MemoryStore protocol, SQLite (GRDB, FTS5) as the embedded default.
         .target(
             name: "LoomMemory",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["CMemoryIndex", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Node identity, signed content-addressed skill bundles, the trust store, installation.
         .target(
@@ -130,7 +135,7 @@ let package = Package(
 
 // The upcoming features apple/swift-log turns on, for every Swift target, in one loop.
 for target in package.targets where [.executable, .test, .regular].contains(target.type) {
-    guard target.name != "CLuaShim" else { continue }
+    guard !["CLuaShim", "CMemoryIndex"].contains(target.name) else { continue }
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -5,6 +5,9 @@ import GRDB
 public struct MemoryBenchmark: Sendable {
     public struct Results: Sendable {
         public var batchedPerSecond: Double
+        /// The same rows inserted by C (prepared statements bound directly), in the same run.
+        public var cBatchedPerSecond: Double
+        public var ratio: Double { batchedPerSecond > 0 ? cBatchedPerSecond / batchedPerSecond : 0 }
         public var singlePerSecond: Double
         public var agents: Int
         public var perAgent: Int
@@ -42,10 +45,7 @@ public struct MemoryBenchmark: Sendable {
 
     /// Opens a memory store on a new file with the node database's settings (WAL, synchronous NORMAL).
     static func open(_ path: String) throws -> (DatabaseQueue, SQLiteMemoryStore) {
-        var config = Configuration()
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        let queue = try DatabaseQueue(path: path, configuration: config)
-        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        let queue = try DatabaseSettings.open(path)
         var migrator = DatabaseMigrator()
         MemorySchema.register(in: &migrator)
         try migrator.migrate(queue)
@@ -75,7 +75,27 @@ public struct MemoryBenchmark: Sendable {
             }
             batches.append(batch)
         }
-        let batched = try clock.measure { for b in batches { _ = try store.remember(batch: b) } }
+        // The raw-C baseline writes the same rows into a database of its own, batch for batch in
+        // turn with Loom's, so both see the same machine state (page cache, writeback).
+        let cQueue = try DatabaseSettings.open(dir + "/baseline.sqlite")
+        var migrator = DatabaseMigrator()
+        MemorySchema.register(in: &migrator)
+        try migrator.migrate(cQueue)
+        let keys = try cQueue.write { db in
+            try Dictionary(uniqueKeysWithValues: batches.map { b in (b[0].agent, try MemoryIndex.key(db, agent: b[0].agent, create: true)!) })
+        }
+        var batched = Duration.zero, cBatched = Duration.zero
+        for b in batches {
+            try MemoryIndex.withRows(b, keys: keys, keepIDs: false) { rows in
+                try cQueue.writeWithoutTransaction { db in
+                    cBatched += try clock.measure { try MemoryIndex.baselineInsert(db, rows) }
+                }
+            }
+            batched += try clock.measure { _ = try store.remember(batch: b) }
+        }
+        try? FileManager.default.removeItem(atPath: dir + "/baseline.sqlite")
+        try? FileManager.default.removeItem(atPath: dir + "/baseline.sqlite-wal")
+        try? FileManager.default.removeItem(atPath: dir + "/baseline.sqlite-shm")
 
         // One by one: a transaction each.
         progress("remember \(singles) memories one by one")
@@ -96,12 +116,13 @@ public struct MemoryBenchmark: Sendable {
         latencies.sort()
 
         try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("memory.sqlite") }
         let bytes = files.reduce(0) { sum, f in
             sum + ((try? FileManager.default.attributesOfItem(atPath: dir + "/" + f)[.size] as? Int) ?? 0)
         }
         let total = agents * perAgent + singles
         return Results(batchedPerSecond: Double(agents * perAgent) / Self.seconds(batched),
+                       cBatchedPerSecond: Double(agents * perAgent) / Self.seconds(cBatched),
                        singlePerSecond: Double(singles) / Self.seconds(single), agents: agents, perAgent: perAgent,
                        recallP50Microseconds: latencies[latencies.count / 2],
                        recallP99Microseconds: latencies[min(latencies.count - 1, latencies.count * 99 / 100)],

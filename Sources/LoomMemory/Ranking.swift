@@ -24,13 +24,18 @@ public struct Ranking: Sendable, Equatable {
     public init() {}
 
     public func score(relevance: Double, age: Double, memory: Memory) -> (score: Double, recency: Double) {
+        score(relevance: relevance, age: age, importance: memory.importance, outcome: memory.outcome)
+    }
+
+    public func score(relevance: Double, age: Double, importance memoryImportance: Double,
+                      outcome memoryOutcome: Memory.Outcome?) -> (score: Double, recency: Double) {
         let recencyTerm = pow(2, -max(0, age) / max(1, halfLife))
-        let outcomeTerm: Double = switch memory.outcome {
+        let outcomeTerm: Double = switch memoryOutcome {
         case .worked?: 1
         case .failed?: -1
         case nil: 0
         }
-        let s = text * relevance + recency * recencyTerm + importance * memory.importance + outcome * outcomeTerm
+        let s = text * relevance + recency * recencyTerm + importance * memoryImportance + outcome * outcomeTerm
         return (s, recencyTerm)
     }
 }

@@ -28,38 +28,24 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
             try writeUsage(db)
             var ids: [Int64] = []
             ids.reserveCapacity(batch.count)
-            for m in batch { ids.append(try Self.insert(db, m, id: nil)) }
+            ids += try MemoryIndex.insert(db, batch, keepIDs: false)
             return ids
         }
     }
 
     /// Inserts a memory and its index entry; returns its id.
     static func insert(_ db: Database, _ m: Memory, id: Int64?) throws -> Int64 {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO memory (id, agent, kind, text, tags, importance, outcome, task, source_agent, source_node,
-                                derived_from, created, last_used, use_count, expires)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        try statement.execute(arguments: [
-            id, m.agent, m.kind.rawValue, m.text, tagText(m.tags), m.importance, m.outcome?.rawValue, m.task,
-            m.sourceAgent, m.sourceNode, m.derivedFrom, m.created, m.lastUsed, m.useCount, m.expires,
-        ])
-        let rowID = db.lastInsertedRowID
-        try index(db, rowID, agent: m.agent, text: m.text, tags: m.tags)
-        return rowID
-    }
-
-    /// Writes the agent-scoped tokens of a memory into the index.
-    static func index(_ db: Database, _ id: Int64, agent: String, text: String, tags: [String]) throws {
-        let key = MemorySchema.key(agent)
-        try db.cachedStatement(sql: "INSERT INTO memory_fts(rowid, words, tagwords) VALUES (?, ?, ?)").execute(arguments: [
-            id, MemorySchema.scoped(text, agent: key), MemorySchema.scoped(tags.joined(separator: " "), agent: key),
-        ])
+        var m = m
+        m.id = id ?? 0
+        return try MemoryIndex.insert(db, [m], keepIDs: id != nil)[0]
     }
 
     /// Deletes memories (and their index entries) matching `condition`; returns how many.
     static func delete(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> Int {
-        try db.execute(sql: "DELETE FROM memory_fts WHERE rowid IN (SELECT id FROM memory WHERE \(condition))", arguments: arguments)
+        let rows = try Row.fetchAll(db, sql: "SELECT id, agent, text, tags FROM memory WHERE \(condition)", arguments: arguments)
+        for row in rows {
+            try MemoryIndex.unindex(db, id: row[0], agent: row[1], text: row[2], tagText: row[3])
+        }
         try db.execute(sql: "DELETE FROM memory WHERE \(condition)", arguments: arguments)
         return db.changesCount
     }
@@ -68,11 +54,12 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
     static func tagText(_ tags: [String]) -> String { tags.isEmpty ? "" : " " + tags.joined(separator: " ") + " " }
 
     /// The query's words as an FTS5 expression over the agents' tokens: each quoted, any may match.
-    static func ftsQuery(_ query: String, agents: [String]) -> String? {
-        let words = MemorySchema.words(query)
-        guard !words.isEmpty else { return nil }
-        let keys = agents.map(MemorySchema.key)
-        return words.flatMap { w in keys.map { "\"" + $0 + "_" + w + "\"" } }.joined(separator: " OR ")
+    /// Agents that never remembered anything have no key and no tokens.
+    static func ftsQuery(_ db: Database, _ query: String, agents: [String]) throws -> String? {
+        let keys = try agents.compactMap { try MemoryIndex.key(db, agent: $0, create: false) }
+        let terms = keys.flatMap { MemoryIndex.scoped(query, key: $0).split(separator: " ") }
+        guard !terms.isEmpty else { return nil }
+        return terms.map { "\"" + $0 + "\"" }.joined(separator: " OR ")
     }
 
     public func recall(agent: String, query: String, options: RecallOptions) throws -> [RecalledMemory] {
@@ -91,53 +78,69 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
             filters.append("m.created >= ?")
             arguments.append(since)
         }
-        let columns = "m.id, m.agent, m.kind, m.text, m.tags, m.importance, m.outcome, m.task, m.source_agent, m.source_node, m.derived_from, m.created, m.last_used, m.use_count, m.expires"
-        let sql: String
-        var all: [any DatabaseValueConvertible]
-        if let fts = Self.ftsQuery(query, agents: options.commons ? [agent, Commons.agent] : [agent]) {
-            if filters.count == 1 {
-                // Only the expiry filter: the index picks the best candidates first, and only
-                // those rows are read from the memory table.
-                sql = """
-                    SELECT \(columns), f.score AS rank
-                    FROM (SELECT rowid, bm25(memory_fts, 1.0, 0.5) AS score FROM memory_fts
-                          WHERE memory_fts MATCH ? ORDER BY score LIMIT \(candidates)) f
-                    JOIN memory m ON m.id = f.rowid
-                    WHERE \(filters[0])
-                    """
+        // Two steps: the candidates with just what scoring needs (no text, no tags), then the
+        // whole rows of the best k. Decoding every candidate's full row cost more than the query.
+        let light = "m.id, m.agent, m.importance, m.outcome, m.source_agent, m.created"
+        // No read transaction: GRDB's `read` compiles `PRAGMA query_only`, `BEGIN` and `COMMIT`
+        // around every call (a third of recall's time). The node's store is a DatabaseQueue, one
+        // connection whose every use is serialized, so nothing of this process writes between the
+        // statements below; a row that another process deletes meanwhile is simply not returned.
+        let found: [RecalledMemory] = try writer.unsafeRead { db in
+            let sql: String
+            var all: [any DatabaseValueConvertible]
+            if let fts = try Self.ftsQuery(db, query, agents: options.commons ? [agent, Commons.agent] : [agent]) {
+                if filters.count == 1 {
+                    // Only the expiry filter: the index picks the best candidates first, and only
+                    // those rows are read from the memory table.
+                    sql = """
+                        SELECT \(light), f.score AS rank
+                        FROM (SELECT rowid, bm25(memory_fts, 1.0, 0.5) AS score FROM memory_fts
+                              WHERE memory_fts MATCH ? ORDER BY score LIMIT \(candidates)) f
+                        JOIN memory m ON m.id = f.rowid
+                        WHERE \(filters[0])
+                        """
+                } else {
+                    sql = """
+                        SELECT \(light), bm25(memory_fts, 1.0, 0.5) AS rank
+                        FROM memory_fts JOIN memory m ON m.id = memory_fts.rowid
+                        WHERE memory_fts MATCH ? AND \(filters.joined(separator: " AND "))
+                        ORDER BY rank LIMIT \(candidates)
+                        """
+                }
+                all = [fts] + arguments
             } else {
                 sql = """
-                    SELECT \(columns), bm25(memory_fts, 1.0, 0.5) AS rank
-                    FROM memory_fts JOIN memory m ON m.id = memory_fts.rowid
-                    WHERE memory_fts MATCH ? AND \(filters.joined(separator: " AND "))
-                    ORDER BY rank LIMIT \(candidates)
+                    SELECT \(light), 0.0 AS rank FROM memory m
+                    WHERE m.agent IN (?, ?) AND \(filters.joined(separator: " AND "))
+                    ORDER BY m.created DESC LIMIT \(candidates)
                     """
+                all = [agent, options.commons ? Commons.agent : agent] + arguments
             }
-            all = [fts] + arguments
-        } else {
-            sql = """
-                SELECT \(columns), 0.0 AS rank FROM memory m
-                WHERE m.agent IN (?, ?) AND \(filters.joined(separator: " AND "))
-                ORDER BY m.created DESC LIMIT \(candidates)
-                """
-            all = [agent, options.commons ? Commons.agent : agent] + arguments
-        }
-        let found: [RecalledMemory] = try writer.read { db in
-            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(all))
+            struct Candidate { var id: Int64; var score: Double; var relevance: Double; var recency: Double }
             var trust: [String: Double] = [:]
-            var scored: [RecalledMemory] = try rows.map { row in
-                let m = Self.memory(row)
-                let b = -(row[15] as Double? ?? 0)
+            var scored: [Candidate] = []
+            scored.reserveCapacity(candidates)
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(all))
+            while let row = try rows.next() {
+                let id: Int64 = row[0], created: Double = row[5], importance: Double = row[2]
+                let outcome = (row[3] as String?).flatMap(Memory.Outcome.init(rawValue:))
+                let b = -(row[6] as Double? ?? 0)
                 let relevance = b > 0 ? b / (1 + b) : 0
-                var (score, recency) = ranking.score(relevance: relevance, age: options.now - m.created, memory: m)
-                if m.agent == Commons.agent {
-                    if trust[m.sourceAgent] == nil { trust[m.sourceAgent] = try Self.trackRecord(db, m.sourceAgent) }
-                    score *= trust[m.sourceAgent]!
+                var (score, recency) = ranking.score(relevance: relevance, age: options.now - created,
+                                                     importance: importance, outcome: outcome)
+                if (row[1] as String) == Commons.agent {
+                    let author: String = row[4]
+                    if trust[author] == nil { trust[author] = try Self.trackRecord(db, author) }
+                    score *= trust[author]!
                 }
-                return RecalledMemory(memory: m, score: score, relevance: relevance, recency: recency)
+                scored.append(Candidate(id: id, score: score, relevance: relevance, recency: recency))
             }
-            scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.memory.id > $1.memory.id }
-            return Array(scored.prefix(options.k))
+            scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id > $1.id }
+            let byID = try db.cachedStatement(sql: "SELECT \(Self.columns) FROM memory WHERE id = ?")
+            return try scored.prefix(options.k).compactMap { c in
+                guard let row = try Row.fetchOne(byID, arguments: [c.id]) else { return nil }
+                return RecalledMemory(memory: Self.memory(row), score: c.score, relevance: c.relevance, recency: c.recency)
+            }
         }
         return usage.withLock {
             found.map { r in
@@ -221,10 +224,11 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
                 newest.tags = Array(Set(newest.tags + m.tags)).sorted()
                 keep[key] = newest
                 _ = try Self.delete(db, where: "id = ?", [m.id])
-                try db.execute(sql: "UPDATE memory SET use_count = ?, importance = ?, outcome = ?, tags = ? WHERE id = ?",
-                               arguments: [newest.useCount, newest.importance, newest.outcome?.rawValue, Self.tagText(newest.tags), newest.id])
-                try db.execute(sql: "DELETE FROM memory_fts WHERE rowid = ?", arguments: [newest.id])
-                try Self.index(db, newest.id, agent: newest.agent, text: newest.text, tags: newest.tags)
+                // The index loses the newest's tokens as they are stored now, then gets them with the merged tags.
+                let stored = try String.fetchOne(db, sql: "SELECT tags FROM memory WHERE id = ?", arguments: [newest.id]) ?? ""
+                try MemoryIndex.unindex(db, id: newest.id, agent: newest.agent, text: newest.text, tagText: stored)
+                try db.execute(sql: "DELETE FROM memory WHERE id = ?", arguments: [newest.id])
+                _ = try MemoryIndex.insert(db, [newest], keepIDs: true)
                 report.merged += 1
             }
             // 3. Five or more episodes with outcomes for one task fold into one semantic summary.
@@ -283,7 +287,7 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
 
     /// Lower case, words only, single spaces: what "near-duplicate" compares.
     static func normalized(_ text: String) -> String {
-        MemorySchema.words(text).joined(separator: " ")
+        MemoryIndex.words(text).joined(separator: " ")
     }
 
     public func forget(agent: String, id: Int64) throws -> Bool {
@@ -296,13 +300,14 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
     public func lessons(agent: String, task: String) throws -> [Memory] {
         try writer.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT id, agent, kind, text, tags, importance, outcome, task, source_agent, source_node, derived_from,
-                       created, last_used, use_count, expires
-                FROM memory m WHERE agent = ? AND task = ? AND outcome IS NOT NULL
+                SELECT \(Self.columns) FROM memory m WHERE agent = ? AND task = ? AND outcome IS NOT NULL
                 ORDER BY created DESC, id DESC
                 """, arguments: [agent, task]).map { Self.memory($0) }
         }
     }
+
+    /// The table's columns in order: what ``memory(_:)`` reads.
+    static let columns = "id, agent, kind, text, tags, importance, outcome, task, source_agent, source_node, derived_from, created, last_used, use_count, expires"
 
     /// A memory from a row whose first columns are the table's, in its order (`SELECT *` or the
     /// same list). By index: GRDB looks names up case-insensitively, which cost a fifth of recall.

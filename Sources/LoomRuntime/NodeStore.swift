@@ -27,12 +27,7 @@ public final class SQLiteNodeStore: NodeStore {
 
     public init(path: String, ranking: Ranking = Ranking()) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        var config = Configuration()
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        queue = try DatabaseQueue(path: path, configuration: config)
-        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+        queue = try DatabaseSettings.open(path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: agents") { db in
             try db.execute(sql: """

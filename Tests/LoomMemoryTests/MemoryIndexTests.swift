@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import LoomMemory
+import Testing
+
+/// The contentless index keeps no text of its own: removing a memory's tokens means handing FTS5
+/// the same tokens again. These tests compare the index, token by token, with what the memory table
+/// says it should hold, after every kind of change.
+@Suite("Memory index")
+struct MemoryIndexTests {
+    static func open() throws -> (DatabaseQueue, SQLiteMemoryStore) {
+        let queue = try DatabaseQueue()
+        var migrator = DatabaseMigrator()
+        MemorySchema.register(in: &migrator)
+        try migrator.migrate(queue)
+        return (queue, SQLiteMemoryStore(writer: queue))
+    }
+
+    static func words(_ text: String) -> [String] {
+        text.lowercased().split { !($0.isLetter || $0.isNumber) }.map(String.init)
+    }
+
+    /// For every agent and every word the memory table holds (texts and tags), the index's rows for
+    /// that agent's token are exactly the memories with that word; words that only deleted
+    /// memories had find nothing. Then FTS5's own integrity check.
+    static func expectIndexMatchesTable(_ queue: DatabaseQueue, gone: [String] = [],
+                                        sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try queue.read { db in
+            var keys: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM memory_agent") {
+                keys[row["name"]] = "a" + String(row["id"] as Int64, radix: 36)
+            }
+            var expected: [String: Set<Int64>] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, agent, text, tags FROM memory") {
+                let key = try #require(keys[row["agent"] as String], sourceLocation: sourceLocation)
+                for w in Self.words(row["text"]) + Self.words(row["tags"]) { expected[key + "_" + w, default: []].insert(row["id"]) }
+            }
+            for (token, ids) in expected {
+                let found = try Int64.fetchAll(db, sql: "SELECT rowid FROM memory_fts WHERE memory_fts MATCH ?", arguments: ["\"\(token)\""])
+                #expect(Set(found) == ids, "token \(token)", sourceLocation: sourceLocation)
+            }
+            for word in gone {
+                for key in keys.values {
+                    let found = try Int64.fetchAll(db, sql: "SELECT rowid FROM memory_fts WHERE memory_fts MATCH ?",
+                                                   arguments: ["\"\(key)_\(word)\""])
+                    #expect(found.isEmpty, "token \(key)_\(word) still indexed", sourceLocation: sourceLocation)
+                }
+            }
+            let documents = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM memory_fts_docsize")
+            #expect(documents == (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM memory")), sourceLocation: sourceLocation)
+        }
+        try queue.write { db in try db.execute(sql: "INSERT INTO memory_fts(memory_fts) VALUES('integrity-check')") }
+    }
+
+    @Test("forget, expiry, merging and folding keep the index exactly in step with the table")
+    func indexInStep() throws {
+        let (queue, store) = try Self.open()
+        let now = 1_800_000_000.0
+        let a = try store.remember(Memory(agent: "a", text: "Alpha bravo, CHARLIE!", tags: ["x", "y"], created: now))
+        _ = try store.remember(Memory(agent: "b", text: "alpha delta", tags: ["x"], created: now))
+        _ = try store.remember(Memory(agent: "a", text: "echo foxtrot", created: now - 5, expires: now - 1))
+        // Near-duplicates with different tags: the merged memory's index entry gets the union.
+        _ = try store.remember(Memory(agent: "a", text: "golf hotel", tags: ["old"], created: now - 20))
+        _ = try store.remember(Memory(agent: "a", text: "Golf, hotel.", tags: ["new"], created: now - 10))
+        // Five episodes of one task fold into a summary.
+        for i in 0..<5 {
+            _ = try store.remember(Memory(agent: "b", text: "india juliett \(i)", outcome: i == 4 ? .failed : .worked,
+                                          task: "kilo", created: now - Double(10 - i)))
+        }
+        // Empty tags, non-ASCII words and a tag with the separator inside text.
+        _ = try store.remember(Memory(agent: "c", text: "naïve café — über", created: now))
+        try Self.expectIndexMatchesTable(queue)
+
+        #expect(try store.forget(agent: "a", id: a))
+        let report = try store.consolidate(agent: nil, now: now)
+        #expect(report.expired == 1 && report.merged == 1 && report.folded == 5 && report.summaries == 1)
+        try Self.expectIndexMatchesTable(queue, gone: ["bravo", "charlie", "echo", "foxtrot", "india", "juliett"])
+        // The merged memory is found by either tag.
+        var o = RecallOptions()
+        o.now = now
+        o.tags = ["old", "new"]
+        #expect(try store.recall(agent: "a", query: "golf", options: o).count == 1)
+    }
+
+    @Test("a store from before the contentless index is migrated, and its memories are found")
+    func migratesOldIndex() throws {
+        let queue = try DatabaseQueue()
+        // The schema and content as version 2 left them: an index with content, keys in hex.
+        var old = DatabaseMigrator()
+        old.registerMigration("v2: memory") { db in
+            try db.execute(sql: """
+                CREATE TABLE memory (id INTEGER PRIMARY KEY, agent TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL,
+                    tags TEXT NOT NULL DEFAULT '', importance REAL NOT NULL DEFAULT 0.5, outcome TEXT, task TEXT,
+                    source_agent TEXT NOT NULL, source_node TEXT NOT NULL, derived_from INTEGER, created REAL NOT NULL,
+                    last_used REAL, use_count INTEGER NOT NULL DEFAULT 0, expires REAL);
+                CREATE INDEX memory_agent_created ON memory(agent, created);
+                CREATE INDEX memory_agent_task ON memory(agent, task, created);
+                CREATE VIRTUAL TABLE memory_fts USING fts5(words, tagwords, tokenize = "unicode61 tokenchars '_'");
+                INSERT INTO memory (id, agent, kind, text, tags, source_agent, source_node, created)
+                    VALUES (7, 'a', 'semantic', 'the parser handles tables', ' lua ', 'a', 'n', 1);
+                INSERT INTO memory_fts (rowid, words, tagwords) VALUES (7, 'a61_the a61_parser a61_handles a61_tables', 'a61_lua');
+                """)
+        }
+        try old.migrate(queue)
+        var migrator = DatabaseMigrator()
+        MemorySchema.register(in: &migrator)
+        try migrator.migrate(queue)
+        let store = SQLiteMemoryStore(writer: queue)
+        var o = RecallOptions()
+        o.tags = ["lua"]
+        let found = try store.recall(agent: "a", query: "parser", options: o)
+        #expect(found.map(\.memory.id) == [7])
+        #expect(found.first?.memory.kind == .semantic)
+        try Self.expectIndexMatchesTable(queue)
+    }
+}
