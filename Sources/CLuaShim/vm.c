@@ -475,6 +475,29 @@ int loom_resume(lua_State *L, lua_State *co, int nargs, int *nresults) {
     return status;
 }
 
+/* ---- many handlers in one entry (the mail) ------------------------------------------------ */
+
+int loom_entry_open(lua_State *L) {
+    LoomVM *vm = vm_of(L);
+    int outermost = (vm->depth++ == 0);
+    if (outermost) begin_entry(vm, L);
+    return outermost;
+}
+
+void loom_entry_renew(lua_State *L) {
+    LoomVM *vm = vm_of(L);
+    vm->refused_at_entry = vm->refused;
+    if (vm->instruction_limit > 0) vm->instructions_left = vm->instruction_limit;
+    if (vm->timeout_ns > 0)
+        atomic_store_explicit(&vm->deadline, entry_now() + vm->timeout_ns, memory_order_release);
+}
+
+void loom_entry_close(lua_State *L, int outermost) {
+    LoomVM *vm = vm_of(L);
+    if (outermost) end_entry(vm, L);
+    vm->depth--;
+}
+
 int loom_load(lua_State *L, const char *bytes, size_t length, const char *chunkname, int env_index) {
     LoomVM *vm = vm_of(L);
     if (env_index < 0 && env_index > LUA_REGISTRYINDEX) env_index = lua_gettop(L) + env_index + 1;

@@ -155,8 +155,9 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
         bench.nodes = nodes
         bench.agentsPerNode = perNode
         let r = try await bench.run { printError("  running: \($0)") }
-        print(String(format: "messages (%d agents, %d messages): loom %.0f/s, C resuming the same handlers %.0f/s, ratio %.2f",
+        print(String(format: "messages (%d agents, %d messages): agent to agent %.0f/s, C resuming the same handlers %.0f/s, ratio %.2f",
                      r.agents, r.messages, r.loomMessagesPerSecond, r.cMessagesPerSecond, r.ratio))
+        print(String(format: "messages from the host (Swift) to agents: %.0f/s", r.hostMessagesPerSecond))
         print(String(format: "idle agents (%d in one node): %.0f bytes each; activation %.1f µs each",
                      r.idleAgents, r.bytesPerIdleAgent, r.microsecondsPerActivation))
         print(String(format: "ask round trip: host -> agent %.1f µs; agent -> agent %.1f µs", r.hostAskMicroseconds, r.agentAskMicroseconds))
@@ -164,6 +165,7 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
                      r.nodes, r.agentsPerNode, r.manyNodesSeconds, Double(r.peakRSSBytes) / 1048576))
         try printJSON([
             "agents": r.agents, "messages": r.messages, "loom_messages_per_s": r.loomMessagesPerSecond,
+            "host_messages_per_s": r.hostMessagesPerSecond,
             "c_messages_per_s": r.cMessagesPerSecond, "ratio": r.ratio, "idle_agents": r.idleAgents,
             "bytes_per_idle_agent": r.bytesPerIdleAgent, "activation_us": r.microsecondsPerActivation,
             "host_ask_us": r.hostAskMicroseconds, "agent_ask_us": r.agentAskMicroseconds, "nodes": r.nodes,

@@ -106,7 +106,7 @@ extension NodeEngine {
             if kinds[kind] == nil {
                 kinds[kind] = newKinds[kind]
                 versions[kind] = 1
-                let slot = AgentSlot(manifest: newKinds[kind]!, name: kind)
+                let slot = makeSlot(newKinds[kind]!, name: kind)
                 agents[kind] = slot
                 agentOrder.append(kind)
                 outcome.added.append(kind)
@@ -199,6 +199,7 @@ extension NodeEngine {
         if slot.env != nil { passivate(slot, save: true) }
         slot.state = .failed   // nothing runs it again
         agents[slot.name] = nil
+        removeSlot(slot)
     }
 
     /// Drops an agent's call in flight (suspended in ask, ask_all or sleep); its asker gets `reason`.

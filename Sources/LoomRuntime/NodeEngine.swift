@@ -45,7 +45,23 @@ final class NodeEngine {
     /// Messages for other nodes, delivered by the actor after each step.
     var outbound: [Envelope] = []
     /// The agent whose handler runs now (host functions act for it).
-    var current: AgentSlot?
+    /// The agent whose code runs now. Kept in the mail (C) so that `send` knows its sender
+    /// without asking Swift; slots without a number (trial runs during a reload) are kept here.
+    var current: AgentSlot? {
+        get {
+            let id = Int(mail.current)
+            return id > 0 ? (id < slotsByID.count ? slotsByID[id] : nil) : unnumberedCurrent
+        }
+        set {
+            mail.current = newValue?.id ?? 0
+            unnumberedCurrent = newValue?.id == 0 ? newValue : nil
+        }
+    }
+    private var unnumberedCurrent: AgentSlot?
+    /// Messages between this node's agents, kept in the VM (see `LuaMail`).
+    let mail: LuaMail
+    /// Slots by number (index 0 unused; removed slots leave nil).
+    private(set) var slotsByID: [AgentSlot?] = [nil]
 
     // Shared host functions
     private var api: [String: LuaRef] = [:]
@@ -84,6 +100,7 @@ final class NodeEngine {
         self.logger = logger
         self.logger[metadataKey: "node"] = .string(root.name)
         lua = try LuaState(limits: options.limits)
+        mail = try LuaMail(lua, node: root.name, capacity: options.mailboxCapacity)
         try makeHostAPI()
         modules = try loadModules(resolution)
         skillFingerprint = Self.fingerprint(resolution)
@@ -94,7 +111,7 @@ final class NodeEngine {
             // What a reload compares against (compiled on first activation).
             behaviourSources[manifest.name] = FileManager.default.contents(
                 atPath: (manifest.directory as NSString).appendingPathComponent(manifest.behaviour)).map(Array.init)
-            let slot = AgentSlot(manifest: manifest, name: manifest.name)
+            let slot = makeSlot(manifest, name: manifest.name)
             if statuses[manifest.name] == "failed" { slot.state = .failed }
             agents[manifest.name] = slot
             agentOrder.append(manifest.name)
@@ -125,7 +142,10 @@ final class NodeEngine {
         let table = try prelude.callRef()
         for key in ["ask", "ask_all", "sleep"] { api[key] = try table.rawRef(key) }
 
-        api["send"] = try hostFunction("send") { [unowned self] call in
+        // `send` is the mail's C function; it hands anything that is not a message between two of
+        // this node's agents (another node, `$host`, a dormant instance not made yet, a stopped
+        // agent) to this host function.
+        let hostSend = try hostFunction("send") { [unowned self] call in
             let to = try call.string(1)
             let message = try call.value(2)
             switch self.enqueue(Envelope(from: self.currentAddress, to: try self.address(to), kind: .send, payload: message)) {
@@ -133,6 +153,7 @@ final class NodeEngine {
             case .failure(let e): return try call.results(LuaValue.nil, e.message)
             }
         }
+        api["send"] = try mail.sendFunction(fallback: hostSend)
         api["now"] = try hostFunction("now") { call in
             try call.results(Date().timeIntervalSince1970)
         }
@@ -328,7 +349,7 @@ final class NodeEngine {
         versions[manifest.name] = 1
         extraGlobals[manifest.name] = globals
         if agents[manifest.name] == nil {
-            agents[manifest.name] = AgentSlot(manifest: manifest, name: manifest.name)
+            agents[manifest.name] = makeSlot(manifest, name: manifest.name)
             agentOrder.append(manifest.name)
         }
     }
@@ -379,6 +400,8 @@ final class NodeEngine {
         if slot.state == .failed {
             return .failure(ReplyError("agent '\(slot.name)' has failed and is stopped"))
         }
+        // What the mail holds for the slot arrived first: it goes ahead.
+        divertQueued(slot)
         guard slot.mailbox.count < options.mailboxCapacity else {
             return .failure(ReplyError("mailbox of '\(envelope.to)' is full (\(options.mailboxCapacity) messages)"))
         }
@@ -391,9 +414,36 @@ final class NodeEngine {
     func instance(_ name: String) -> AgentSlot? {
         guard let colon = name.firstIndex(of: ":"), let kind = kinds[String(name[..<colon])],
               name.index(after: colon) < name.endIndex else { return nil }
-        let slot = AgentSlot(manifest: kind, name: name)
+        let slot = makeSlot(kind, name: name)
         agents[name] = slot
         return slot
+    }
+
+    /// A new slot with the next number, named in the mail so that agents' sends reach it there.
+    func makeSlot(_ manifest: AgentManifest, name: String) -> AgentSlot {
+        let slot = AgentSlot(manifest: manifest, name: name, id: Int32(slotsByID.count), mail: mail)
+        slotsByID.append(slot)
+        // Without its name in the mail (no memory for it), sends take the host's path.
+        try? mail.register(slot.id, name: name)
+        return slot
+    }
+
+    /// Takes a slot out of the mail: sends to its name take the host's path (and fail there).
+    func removeSlot(_ slot: AgentSlot) {
+        guard slot.id > 0 else { return }
+        mail.unregister(slot.id, name: slot.name)
+        if Int(slot.id) < slotsByID.count { slotsByID[Int(slot.id)] = nil }
+    }
+
+    /// Whether delivery from the mail may run the slot's `on_message` now, telling the mail so:
+    /// active, idle, not backing off or being upgraded, nothing older waiting on the host's side.
+    @discardableResult
+    func refreshReady(_ slot: AgentSlot) -> Bool {
+        let ready = slot.env != nil && slot.state == .active && !slot.waiting && slot.running == nil
+            && slot.resumeWith == nil && slot.backoffUntil == nil && !slot.upgradePending && !slot.retiring
+            && slot.mailbox.isEmpty && slot.onMessage != nil
+        mail.setFlags(slot.id, open: slot.isOpen, readyWith: ready ? slot.onMessage : nil)
+        return ready
     }
 
     /// An ask from host code.
@@ -485,13 +535,13 @@ final class NodeEngine {
 
     // MARK: The scheduler
 
-    var hasWork: Bool { runHead < runQueue.count }
+    var hasWork: Bool { runHead < runQueue.count || mail.pending > 0 }
 
     /// Runs up to `budget` handler steps, one per agent in turn (round robin). Returns how many ran.
     @discardableResult
     func step(budget: Int) -> Int {
         fireTimers()
-        var done = 0
+        var done = mail.pending > 0 ? deliverMail(budget: budget) : 0
         while done < budget && runHead < runQueue.count {
             if options.batchDelivery, let n = runBatch(limit: min(256, budget - done)) {
                 done += n
@@ -513,6 +563,74 @@ final class NodeEngine {
             runHead = 0
         }
         return done
+    }
+
+    // MARK: The mail
+
+    /// Runs handlers for the messages in the mail, in order, up to `budget`. A message whose
+    /// receiver is not ready goes to the receiver's host mailbox (behind what already waits
+    /// there); a handler that yields or fails continues on the host's usual path.
+    private func deliverMail(budget: Int) -> Int {
+        var done = 0
+        loop: while done < budget && mail.pending > 0 {
+            let (delivered, outcome) = mail.deliver(max: budget - done)
+            done += delivered
+            switch outcome {
+            case .idle:
+                break loop
+            case .divert(let id):
+                guard Int(id) < slotsByID.count, let slot = slotsByID[Int(id)] else {
+                    // Removed meanwhile: its messages go (their senders were told it existed).
+                    _ = try? mail.take(id)
+                    continue
+                }
+                if refreshReady(slot) { continue }
+                divertQueued(slot)
+            case .stopped(let id, let coroutine, let stop):
+                guard Int(id) < slotsByID.count, let slot = slotsByID[Int(id)] else { continue }
+                slot.lastActive = clock.now
+                slot.dirty = true
+                slot.running = coroutine
+                slot.runningEnvelope = Envelope(from: Address(node: name, agent: "$mail"), to: Address(node: name, agent: slot.name),
+                                                kind: .send, payload: .nil)
+                current = slot
+                switch stop {
+                case .yielded(let values): handleYield(slot, values)
+                case .failed(let error): handlerFailed(slot, error)
+                }
+                current = nil
+                if slot.running == nil && (slot.retiring || slot.upgradePending) { afterCall(slot) }
+                if slot.isRunnable { schedule(slot) }
+            }
+        }
+        let now = clock.now
+        mail.forEachTouched { id in
+            guard Int(id) < slotsByID.count, let slot = slotsByID[Int(id)] else { return }
+            slot.dirty = true
+            slot.lastActive = now
+        }
+        return done
+    }
+
+    /// Moves every message the mail holds for `slot` to the end of its host mailbox, in order:
+    /// before anything else is queued there (so a sender's send and then ask keep their order),
+    /// and when the slot is not ready for the mail.
+    func divertQueued(_ slot: AgentSlot) {
+        guard slot.id > 0, mail.queued(slot.id) > 0 else { return }
+        let taken: [(from: String?, payload: LuaValue)]
+        do { taken = try mail.take(slot.id) } catch {
+            logger.error("messages to '\(slot.name)' could not be taken from the mail: \(error)")
+            return
+        }
+        guard slot.state != .failed else {
+            logger.warning("\(taken.count) message(s) to stopped agent '\(slot.name)' dropped")
+            return
+        }
+        let to = Address(node: name, agent: slot.name)
+        for m in taken {
+            slot.mailbox.append(Envelope(from: Address(node: name, agent: m.from ?? "$unknown"), to: to, kind: .send, payload: m.payload))
+        }
+        schedule(slot)
     }
 
     // MARK: Batched delivery
@@ -877,28 +995,38 @@ final class AgentSlot {
     var manifest: AgentManifest
     /// The instance name: the kind's name, or `kind:id`.
     let name: String
-    var state: AgentStatus.State = .dormant
-    var env: LuaRef?
+    var state: AgentStatus.State = .dormant { didSet { openChanged() } }
+    /// Its number in the node's mail (0: a slot outside it, for a trial run).
+    let id: Int32
+    /// Every change that can make the agent busy tells the mail it is not ready (the engine says
+    /// when it is again, see ``NodeEngine/refreshReady(_:)``).
+    private weak var mail: LuaMail?
+    var env: LuaRef? { didSet { notReady() } }
     /// The handlers, read once at activation.
     var onTask: LuaRef?
-    var onMessage: LuaRef?
-    var mailbox = Deque<Envelope>()
-    var running: LuaCoroutine?
+    var onMessage: LuaRef? { didSet { notReady() } }
+    var mailbox = Deque<Envelope>() {
+        didSet {
+            notReady()
+            if id > 0 { mail?.setBacklog(id, mailbox.count) }
+        }
+    }
+    var running: LuaCoroutine? { didSet { notReady() } }
     var runningEnvelope: Envelope?
-    var waiting = false
-    var resumeWith: [LuaValue]?
+    var waiting = false { didSet { notReady() } }
+    var resumeWith: [LuaValue]? { didSet { notReady() } }
     var group: Group?
     var lastActive = ContinuousClock.now
     var restarts: [ContinuousClock.Instant] = []
     var totalRestarts = 0
-    var backoffUntil: ContinuousClock.Instant?
+    var backoffUntil: ContinuousClock.Instant? { didSet { notReady() } }
     var dirty = false
     /// The code version its environment runs (see ``NodeEngine/versions``).
     var envVersion = 1
     /// A reload arrived while a call was in flight: upgrade when the call finishes.
-    var upgradePending = false
+    var upgradePending = false { didSet { notReady() } }
     /// The agent was removed from the node: stop when the call in flight finishes.
-    var retiring = false
+    var retiring = false { didSet { openChanged() } }
     /// Whether the slot is in the run queue.
     var queued = false
 
@@ -908,9 +1036,23 @@ final class AgentSlot {
         var ids: [UInt64]
     }
 
-    init(manifest: AgentManifest, name: String) {
+    init(manifest: AgentManifest, name: String, id: Int32 = 0, mail: LuaMail? = nil) {
         self.manifest = manifest
         self.name = name
+        self.id = id
+        self.mail = mail
+    }
+
+    /// Whether sends may queue for it in the mail (a stopped or retiring agent's sends take the
+    /// host's path, which answers with the error).
+    var isOpen: Bool { state != .failed && !retiring }
+
+    private func notReady() {
+        if id > 0 { mail?.clearReady(id) }
+    }
+
+    private func openChanged() {
+        if id > 0 { mail?.setFlags(id, open: isOpen, readyWith: nil) }
     }
 
     var isRunnable: Bool {

@@ -8,7 +8,10 @@ public struct RuntimeBenchmark: Sendable {
     public struct Results: Sendable {
         public var agents: Int
         public var messages: Int
+        /// Agent to agent: a sender agent's `send`s, copied, queued and delivered.
         public var loomMessagesPerSecond: Double
+        /// Host to agent: `Node`'s own sends from Swift.
+        public var hostMessagesPerSecond: Double
         public var cMessagesPerSecond: Double
         public var ratio: Double { loomMessagesPerSecond > 0 ? cMessagesPerSecond / loomMessagesPerSecond : 0 }
         public var idleAgents: Int
@@ -37,6 +40,22 @@ public struct RuntimeBenchmark: Sendable {
           state.sum = (state.sum or 0) + m.a + m.b + m.c
         end
         function on_task(t) return t end
+        """
+
+    /// Sends one copy of the same message to each of the first n workers, checking each send.
+    static let sender = """
+        local names
+        function on_message(n)
+          if not names or #names ~= n then
+            names = {}
+            for i = 1, n do names[i] = "worker:" .. (i - 1) end
+          end
+          local m = {a = 1, b = 2, c = 3}
+          for i = 1, n do
+            local ok, err = send(names[i], m)
+            if not ok then error(err) end
+          end
+        end
         """
 
     static let pinger = """
@@ -87,9 +106,9 @@ public struct RuntimeBenchmark: Sendable {
 
         // 1. Messages: agents x (messages / agents), against C resuming the same handlers.
         progress("messages: \(messages) to \(agents) agents")
-        let dir = try Self.makeNode(root, "bench", agents: ["worker": Self.worker, "pinger": Self.pinger])
+        let dir = try Self.makeNode(root, "bench", agents: ["worker": Self.worker, "pinger": Self.pinger, "sender": Self.sender])
         let node = try Node(directory: dir, options: options, store: MemoryNodeStore(), directory: directory)
-        let (loomSeconds, cSeconds) = try await node.benchmarkMessages(agents: agents, messages: messages)
+        let (loomSeconds, hostSeconds, cSeconds) = try await node.benchmarkMessages(agents: agents, messages: messages)
 
         // 2. Ask round trips.
         progress("ask round trips")
@@ -125,7 +144,8 @@ public struct RuntimeBenchmark: Sendable {
         for n in many { await n.shutdown() }
 
         return Results(agents: agents, messages: messages,
-                       loomMessagesPerSecond: Double(messages) / loomSeconds, cMessagesPerSecond: Double(messages) / cSeconds,
+                       loomMessagesPerSecond: Double(messages) / loomSeconds, hostMessagesPerSecond: Double(messages) / hostSeconds,
+                       cMessagesPerSecond: Double(messages) / cSeconds,
                        idleAgents: idleAgents, bytesPerIdleAgent: bytes, microsecondsPerActivation: activation * 1e6,
                        hostAskMicroseconds: Self.seconds(hostAsk) * 1e6 / Double(asks),
                        agentAskMicroseconds: Self.seconds(agentAsk) * 1e6 / Double(asks),
@@ -134,23 +154,34 @@ public struct RuntimeBenchmark: Sendable {
 }
 
 extension Node {
-    /// Delivers `messages` sends of `{a, b, c}` round robin to `agents` instances and runs them
-    /// (the scheduler's own loop, without the actor's housekeeping); then C resumes the same
-    /// handlers the same number of times. Returns both durations in seconds.
-    func benchmarkMessages(agents count: Int, messages: Int) throws -> (Double, Double) {
+    /// Agent to agent: a sender agent sends `{a, b, c}` to each of `agents` workers, `messages /
+    /// agents` times (one host message starts each round), and the scheduler's own loop runs until
+    /// every message is handled. Then host to agent: the same number of sends from Swift. Then C
+    /// resumes the same handlers the same number of times. Returns the three durations in seconds.
+    func benchmarkMessages(agents count: Int, messages: Int) throws -> (agent: Double, host: Double, c: Double) {
         let clock = ContinuousClock()
         let names = (0..<count).map { "worker:\($0)" }
-        let payload: LuaValue = ["a": 1, "b": 2, "c": 3]
-        let from = Address(node: name, agent: "$host")
-        for n in names { _ = engine.enqueue(Envelope(from: from, to: Address(node: name, agent: n), kind: .send, payload: payload)) }
-        while engine.hasWork { engine.step(budget: .max) }
+        let host = Address(node: name, agent: "$host")
+        let sender = Address(node: name, agent: "sender")
         let rounds = max(1, messages / count)
-        let loom = clock.measure {
+        func round() {
+            _ = engine.enqueue(Envelope(from: host, to: sender, kind: .send, payload: .integer(Int64(count))))
+            while engine.hasWork { engine.step(budget: .max) }
+        }
+        round()   // activates the sender and every worker
+        try expectCounts(names, 1)
+        let agentTime = clock.measure { for _ in 0..<rounds { round() } }
+        try expectCounts(names, 1 + rounds)
+
+        let payload: LuaValue = ["a": 1, "b": 2, "c": 3]
+        let hostTime = clock.measure {
             for _ in 0..<rounds {
-                for n in names { _ = engine.enqueue(Envelope(from: from, to: Address(node: name, agent: n), kind: .send, payload: payload)) }
+                for n in names { _ = engine.enqueue(Envelope(from: host, to: Address(node: name, agent: n), kind: .send, payload: payload)) }
                 while engine.hasWork { engine.step(budget: .max) }
             }
         }
+        try expectCounts(names, 1 + 2 * rounds)
+
         // The same handlers, resumed by C.
         let ordered = try engine.lua.ref(.table(LuaTable()))
         for (i, n) in names.enumerated() {
@@ -162,7 +193,17 @@ extension Node {
             failures = try engine.lua.benchmarkResumeBaseline(handlers: ordered, agents: count, messages: rounds * count)
         }
         if failures != 0 { throw ReplyError("the C baseline failed \(failures) resumes") }
-        return (RuntimeBenchmark.seconds(loom), RuntimeBenchmark.seconds(c))
+        return (RuntimeBenchmark.seconds(agentTime), RuntimeBenchmark.seconds(hostTime), RuntimeBenchmark.seconds(c))
+    }
+
+    /// Every worker handled exactly `expected` messages: none lost, none twice.
+    private func expectCounts(_ names: [String], _ expected: Int) throws {
+        for n in names {
+            guard let env = engine.agents[n]?.env, let state = try env.get("state").table,
+                  state["count"] == .integer(Int64(expected)) else {
+                throw ReplyError("worker \(n) did not handle exactly \(expected) messages")
+            }
+        }
     }
 
     /// Activates `count` instances; returns seconds per activation and VM bytes per idle agent.

@@ -104,6 +104,50 @@ typedef void (*LoomBatchHook)(void *context, int index);
 int loom_run_batch(lua_State *L, lua_State *const *threads, const int *handlers, int base, int n, int nargs,
                    LoomBatchHook hook, void *context, int *stopped, int *nresults);
 
+/* ---- the node's mail (mail.c) ---- */
+
+/* Messages between agents kept in the VM: one ring of copies in arrival order, per-slot flags
+   the host sets, and delivery in C. Slots are numbered from 1 by the host. */
+typedef struct LoomMail LoomMail;
+enum { LOOM_MAIL_OPEN = 1, LOOM_MAIL_READY = 2 };
+/* What loom_mail_deliver returns besides a Lua status of a handler that yielded or failed. */
+enum { LOOM_MAIL_IDLE = -1, LOOM_MAIL_DIVERT = -2 };
+
+LoomMail *loom_mail_new(lua_State *L, const char *node, int capacity);
+void loom_mail_free(lua_State *L, LoomMail *m);
+/* Names a slot (sends to the name take this path) and opens it; unregister removes the name. */
+int loom_mail_register_p(lua_State *L, LoomMail *m, int id, const char *name, size_t length);
+int loom_mail_unregister_p(lua_State *L, LoomMail *m, int id, const char *name, size_t length);
+/* OPEN: sends may queue for it. READY: delivery may run `handler` (a registry ref) for it now. */
+void loom_mail_set_flags(LoomMail *m, int id, int flags, int handler);
+void loom_mail_clear_ready(LoomMail *m, int id);
+/* How many messages wait for the slot on the host's side (they count against the capacity). */
+void loom_mail_set_backlog(LoomMail *m, int id, int count);
+int loom_mail_queued(const LoomMail *m, int id);
+size_t loom_mail_pending(const LoomMail *m);
+/* Handlers run from the mail so far. */
+long long loom_mail_total(const LoomMail *m);
+/* The slot whose handler runs now (0: none); sends name it as their sender. */
+int loom_mail_current(const LoomMail *m);
+void loom_mail_set_current(LoomMail *m, int id);
+/* The `send` lua_CFunction: upvalues (LoomMail lightuserdata, the host's send for other cases). */
+int loom_mail_send(lua_State *L);
+/* Pushes loom_mail_send closed over m and the host's send (a registry ref), protected. */
+int loom_mail_send_function_p(lua_State *L, LoomMail *m, int fallback);
+/* Delivers up to max messages. Returns LOOM_MAIL_IDLE (nothing left, or max reached),
+   LOOM_MAIL_DIVERT (the head message's receiver, *slot, is not ready: take its messages with
+   loom_mail_take or make the slot ready), or the status of the handler of *slot that yielded
+   (LUA_YIELD, *nresults values on its coroutine) or failed (the error as loom_resume leaves it);
+   that coroutine is pushed on L and belongs to the caller. *delivered counts the handlers run.
+   Never raises. */
+int loom_mail_deliver(lua_State *L, LoomMail *m, int max, int *delivered, int *slot, int *nresults);
+/* Takes slot id's next message in order, scanning from *cursor (start at 0; the same cursor
+   continues): pushes its payload and its sender's name. 1, 0 when there is none left, -1 when the
+   stack cannot grow. */
+int loom_mail_take(lua_State *L, LoomMail *m, int id, size_t *cursor, int *from);
+/* The slots that ran handlers since the last call (each once). */
+int loom_mail_touched(LoomMail *m, const int **ids);
+
 /* A lua_CFunction returning the traceback of the running thread under its argument. */
 int loom_traceback_function(lua_State *L);
 
@@ -121,6 +165,12 @@ int loom_pcall(lua_State *L, int nargs, int nresults);
 int loom_load(lua_State *L, const char *bytes, size_t length, const char *chunkname, int env_index);
 /* Resets a finished coroutine (returned or failed) so that it can run a new function. */
 int loom_thread_reset(lua_State *L, lua_State *co);
+/* Many handlers in one entry: open once (returns whether this is the outermost entry), renew the
+   deadline and the instruction budget before each handler's loom_resume (each gets the whole
+   budget; the watchdog interrupts the one running), close once with open's result. */
+int loom_entry_open(lua_State *L);
+void loom_entry_renew(lua_State *L);
+void loom_entry_close(lua_State *L, int outermost);
 /* Resumes coroutine co from the host under the same budget rules as loom_pcall. */
 int loom_resume(lua_State *L, lua_State *co, int nargs, int *nresults);
 
