@@ -22,6 +22,10 @@ struct LoomMail {
     int from_ref;   /* slot id -> agent name */
     int thread_ref; /* the reusable delivery coroutine, or LUA_NOREF */
     lua_State *thread;
+    int dispatch_ref; /* the dispatcher function the coroutine runs */
+    /* One delivery run: what is left of its budget, how many ran, why it stopped, whose handler
+       runs now. */
+    int budget, ran, stop, stop_slot, running;
     int *q_slot, *q_from;
     size_t q_cap, head, count;
     int slots;      /* capacity of the per-slot arrays */
@@ -54,7 +58,7 @@ static int mail_new_k(lua_State *L) {
 LoomMail *loom_mail_new(lua_State *L, const char *node, int capacity) {
     LoomMail *m = calloc(1, sizeof *m);
     if (!m) return NULL;
-    m->ring_ref = m->names_ref = m->from_ref = m->thread_ref = LUA_NOREF;
+    m->ring_ref = m->names_ref = m->from_ref = m->thread_ref = m->dispatch_ref = LUA_NOREF;
     m->capacity = capacity;
     m->max_values = 1u << 20;
     m->epoch = 1;
@@ -77,6 +81,7 @@ void loom_mail_free(lua_State *L, LoomMail *m) {
         luaL_unref(L, LUA_REGISTRYINDEX, m->names_ref);
         luaL_unref(L, LUA_REGISTRYINDEX, m->from_ref);
         luaL_unref(L, LUA_REGISTRYINDEX, m->thread_ref);
+        luaL_unref(L, LUA_REGISTRYINDEX, m->dispatch_ref);
     }
     free(m->q_slot); free(m->q_from);
     free(m->handler); free(m->queued); free(m->backlog); free(m->flags); free(m->mark); free(m->touched);
@@ -309,21 +314,23 @@ int loom_mail_touched(LoomMail *m, const int **ids) {
     return n;
 }
 
-int loom_mail_deliver(lua_State *L, LoomMail *m, int max, int *delivered, int *slot, int *nresults) {
-    *delivered = 0;
-    *slot = 0;
-    *nresults = 0;
-    if (m->count == 0) return LOOM_MAIL_IDLE;
-    if (!lua_checkstack(L, 8)) return LUA_ERRMEM;
-    /* One entry for the run: each handler gets the whole deadline (renewed before it), and the
-       ring and names stay on the stack. */
-    int base = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, m->ring_ref);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, m->from_ref);
-    int ring = base + 1, names = base + 2;
-    int outermost = loom_entry_open(L);
-    int status = LOOM_MAIL_IDLE;
-    while (*delivered < max && m->count > 0) {
+/* After a handler that yielded returns: the coroutine belongs to that handler now; it ends. */
+static int dispatch_done(lua_State *co, int status, lua_KContext context) {
+    (void)co; (void)status; (void)context;
+    return 0;
+}
+
+/* The delivery coroutine's function: calls each ready receiver's handler with (copy, sender) in
+   turn, in this one coroutine. A handler that returns leaves it for the next message; one that
+   yields suspends the whole coroutine, which the host then keeps as that handler's (resuming it
+   finishes the handler, then dispatch_done ends it); one that fails ends it with the error. */
+static int dispatch(lua_State *co) {
+    LoomMail *m = (LoomMail *)lua_touserdata(co, lua_upvalueindex(1));
+    lua_settop(co, 0);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, m->ring_ref);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, m->from_ref);
+    const int ring = 1, names = 2;
+    while (m->budget > 0 && m->count > 0) {
         size_t p = m->head;
         int id = m->q_slot[p];
         if (id == 0) {   /* taken by the host (loom_mail_take) */
@@ -332,57 +339,90 @@ int loom_mail_deliver(lua_State *L, LoomMail *m, int max, int *delivered, int *s
             continue;
         }
         if (!(m->flags[id] & LOOM_MAIL_READY) || m->handler[id] == LUA_NOREF) {
-            *slot = id;
-            status = LOOM_MAIL_DIVERT;
-            break;
+            m->stop = LOOM_MAIL_DIVERT;
+            m->stop_slot = id;
+            return 0;
         }
-        /* One coroutine serves every handler that returns: a returned coroutine with an empty
-           stack starts the next function pushed on it, so it needs no reset. */
-        lua_State *co = m->thread;
-        if (!co) {
-            if (loom_newthread_p(L, &co) != LUA_OK || loom_ref_p(L, &m->thread_ref) != LUA_OK) {
-                lua_settop(L, names);
-                status = LUA_ERRMEM;
-                break;
-            }
-            m->thread = co;
-        }
-        if (!lua_checkstack(co, 4)) { status = LUA_ERRMEM; break; }
-        lua_rawgeti(L, LUA_REGISTRYINDEX, m->handler[id]);
-        lua_rawgeti(L, ring, (lua_Integer)p + 1);
-        lua_pushnil(L);
-        lua_rawseti(L, ring, (lua_Integer)p + 1);
-        lua_rawgeti(L, names, m->q_from[p]);
+        luaL_checkstack(co, 4, "delivering a message");
+        lua_rawgeti(co, LUA_REGISTRYINDEX, m->handler[id]);
+        lua_rawgeti(co, ring, (lua_Integer)p + 1);
+        lua_pushnil(co);
+        lua_rawseti(co, ring, (lua_Integer)p + 1);
+        lua_rawgeti(co, names, m->q_from[p]);
         m->head = (p + 1 == m->q_cap) ? 0 : p + 1;
         m->count--;
         m->queued[id]--;
-        lua_xmove(L, co, 3);
-        m->current = id;
-        loom_entry_renew(L);
-        int results = 0;
-        int s = loom_resume(L, co, 2, &results);
-        m->current = 0;
-        (*delivered)++;
+        m->budget--;
+        m->ran++;
         m->total++;
         if (m->mark[id] != m->epoch) {
             m->mark[id] = m->epoch;
             m->touched[m->ntouched++] = id;
         }
-        if (s != LUA_OK) {
-            /* The coroutine now belongs to this handler: hand it to the host and let go of it. */
-            lua_settop(L, base);
-            lua_rawgeti(L, LUA_REGISTRYINDEX, m->thread_ref);
-            luaL_unref(L, LUA_REGISTRYINDEX, m->thread_ref);
-            m->thread_ref = LUA_NOREF;
-            m->thread = NULL;
-            *slot = id;
-            *nresults = results;
-            loom_entry_close(L, outermost);
-            return s;
-        }
-        lua_settop(co, 0);
+        m->current = m->running = id;
+        loom_entry_renew(co);
+        lua_callk(co, 2, 0, 0, dispatch_done);
+        m->current = m->running = 0;
     }
-    lua_settop(L, base);
+    m->stop = LOOM_MAIL_IDLE;
+    return 0;
+}
+
+static int dispatch_function_k(lua_State *L) {
+    lua_pushcclosure(L, dispatch, 1);
+    return 1;
+}
+
+int loom_mail_deliver(lua_State *L, LoomMail *m, int max, int *delivered, int *slot, int *nresults) {
+    *delivered = 0;
+    *slot = 0;
+    *nresults = 0;
+    if (m->count == 0) return LOOM_MAIL_IDLE;
+    if (!lua_checkstack(L, 8)) return LUA_ERRMEM;
+    if (m->dispatch_ref == LUA_NOREF) {
+        lua_pushcfunction(L, dispatch_function_k);
+        lua_pushlightuserdata(L, m);
+        if (lua_pcall(L, 1, 1, 0) != LUA_OK || loom_ref_p(L, &m->dispatch_ref) != LUA_OK) {
+            lua_pop(L, 1);
+            return LUA_ERRMEM;
+        }
+    }
+    /* A coroutine whose function returned starts the next function pushed on it: no reset. */
+    lua_State *co = m->thread;
+    if (!co) {
+        if (loom_newthread_p(L, &co) != LUA_OK) return LUA_ERRMEM;
+        if (loom_ref_p(L, &m->thread_ref) != LUA_OK) return LUA_ERRMEM;
+        m->thread = co;
+    }
+    if (!lua_checkstack(co, 4)) return LUA_ERRMEM;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, m->dispatch_ref);
+    lua_xmove(L, co, 1);
+    m->budget = max;
+    m->ran = 0;
+    m->stop = LOOM_MAIL_IDLE;
+    m->stop_slot = 0;
+    m->running = 0;
+    /* One entry for the run; the dispatcher renews the deadline before each handler. */
+    int outermost = loom_entry_open(L);
+    int results = 0;
+    int status = loom_resume(L, co, 0, &results);
+    m->current = 0;
+    *delivered = m->ran;
+    if (status == LUA_OK) {
+        lua_settop(co, 0);
+        loom_entry_close(L, outermost);
+        *slot = m->stop_slot;
+        return m->stop;
+    }
+    /* A handler yielded or failed (or the dispatcher could not grow its stack: no handler): the
+       coroutine is the caller's now. */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, m->thread_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, m->thread_ref);
+    m->thread_ref = LUA_NOREF;
+    m->thread = NULL;
+    *slot = m->running;
+    m->running = 0;
+    *nresults = results;
     loom_entry_close(L, outermost);
     return status;
 }
