@@ -604,8 +604,9 @@ final class NodeEngine {
             }
         }
         let now = clock.now
-        mail.forEachTouched { id in
-            guard Int(id) < slotsByID.count, let slot = slotsByID[Int(id)] else { return }
+        let slots = slotsByID   // a local: no exclusivity check per element
+        for id in mail.touched() {
+            guard Int(id) < slots.count, let slot = slots[Int(id)] else { continue }
             slot.dirty = true
             slot.lastActive = now
         }
@@ -1000,7 +1001,8 @@ final class AgentSlot {
     let id: Int32
     /// Every change that can make the agent busy tells the mail it is not ready (the engine says
     /// when it is again, see ``NodeEngine/refreshReady(_:)``).
-    private weak var mail: LuaMail?
+    /// Unowned: the engine owns the mail and every slot, and a slot never outlives its engine.
+    private unowned let mail: LuaMail?
     var env: LuaRef? { didSet { notReady() } }
     /// The handlers, read once at activation.
     var onTask: LuaRef?

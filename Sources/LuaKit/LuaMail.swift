@@ -125,12 +125,11 @@ public final class LuaMail {
         }
     }
 
-    /// Calls `body` with each slot that ran a handler since the last call.
-    public func forEachTouched(_ body: (Int32) -> Void) {
+    /// The slots that ran a handler since the last call, each once. Valid until the next call.
+    public func touched() -> UnsafeBufferPointer<Int32> {
         var ids: UnsafePointer<Int32>?
         let n = loom_mail_touched(mail, &ids)
-        guard let ids else { return }
-        for i in 0..<Int(n) { body(ids[i]) }
+        return UnsafeBufferPointer(start: ids, count: ids == nil ? 0 : Int(n))
     }
 }
 
