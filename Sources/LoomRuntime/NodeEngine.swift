@@ -581,13 +581,18 @@ final class NodeEngine {
             case .divert(let id):
                 guard Int(id) < slotsByID.count, let slot = slotsByID[Int(id)] else {
                     // Removed meanwhile: its messages go (their senders were told it existed).
-                    _ = try? mail.take(id)
+                    guard (try? mail.take(id)) != nil else { break loop }
                     continue
                 }
                 if refreshReady(slot) { continue }
-                divertQueued(slot)
+                // Nothing taken (the VM is out of memory): stop here rather than spin.
+                guard divertQueued(slot) else { break loop }
             case .stopped(let id, let coroutine, let stop):
-                guard Int(id) < slotsByID.count, let slot = slotsByID[Int(id)] else { continue }
+                guard Int(id) < slotsByID.count, let slot = slotsByID[Int(id)] else {
+                    // No handler was running: the dispatcher itself could not go on (memory).
+                    if case .failed(let error) = stop { logger.error("message delivery stopped: \(error)") }
+                    break loop
+                }
                 slot.lastActive = clock.now
                 slot.dirty = true
                 slot.running = coroutine
@@ -616,22 +621,25 @@ final class NodeEngine {
     /// Moves every message the mail holds for `slot` to the end of its host mailbox, in order:
     /// before anything else is queued there (so a sender's send and then ask keep their order),
     /// and when the slot is not ready for the mail.
-    func divertQueued(_ slot: AgentSlot) {
-        guard slot.id > 0, mail.queued(slot.id) > 0 else { return }
+    /// Returns false when nothing could be taken although the mail holds messages for the slot.
+    @discardableResult
+    func divertQueued(_ slot: AgentSlot) -> Bool {
+        guard slot.id > 0, mail.queued(slot.id) > 0 else { return true }
         let taken: [(from: String?, payload: LuaValue)]
         do { taken = try mail.take(slot.id) } catch {
             logger.error("messages to '\(slot.name)' could not be taken from the mail: \(error)")
-            return
+            return false
         }
         guard slot.state != .failed else {
             logger.warning("\(taken.count) message(s) to stopped agent '\(slot.name)' dropped")
-            return
+            return true
         }
         let to = Address(node: name, agent: slot.name)
         for m in taken {
             slot.mailbox.append(Envelope(from: Address(node: name, agent: m.from ?? "$unknown"), to: to, kind: .send, payload: m.payload))
         }
         schedule(slot)
+        return true
     }
 
     // MARK: Batched delivery
