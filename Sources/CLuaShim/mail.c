@@ -115,9 +115,13 @@ static int register_k(lua_State *L) {
     lua_pushvalue(L, 3);
     if (remove) lua_pushnil(L); else lua_pushinteger(L, id);
     lua_rawset(L, -3);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, m->from_ref);
-    if (remove) lua_pushnil(L); else lua_pushvalue(L, 3);
-    lua_rawseti(L, -2, id);
+    /* The slot's name stays for its number (numbers are never reused): messages it sent before it
+       went still name their sender. */
+    if (!remove) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, m->from_ref);
+        lua_pushvalue(L, 3);
+        lua_rawseti(L, -2, id);
+    }
     return 0;
 }
 
@@ -175,7 +179,9 @@ static inline int scalar(int type) {
 }
 
 static void copy_table(lua_State *L, LoomMail *m, int index, int depth, size_t *values) {
-    if (depth > 100) luaL_error(L, "send: the message nests more than 100 tables deep (is there a cycle?)");
+    /* 100 tables at most, the same limit as the host's conversion (a message moved to a host
+       mailbox must convert). */
+    if (depth >= 100) luaL_error(L, "send: the message nests more than 100 tables deep (is there a cycle?)");
     luaL_checkstack(L, 6, "copying a message");
     lua_Unsigned n = lua_rawlen(L, index);
     lua_createtable(L, n > 1 << 20 ? 0 : (int)n, n ? 0 : 4);
@@ -224,11 +230,15 @@ static int grow_ring(lua_State *L, LoomMail *m, int ring) {
     if (!from) return 0;
     m->q_from = from;
     if (old > 0) {
+        /* Copy every wrapped payload first (this can raise: out of memory leaves the ring as it
+           was, the copies beyond the old end unused), then clear the old places (never allocates). */
         for (size_t i = 0; i < m->head; i++) {
             m->q_slot[old + i] = m->q_slot[i];
             m->q_from[old + i] = m->q_from[i];
             lua_rawgeti(L, ring, (lua_Integer)i + 1);
-            lua_rawseti(L, ring, (lua_Integer)(old + i) + 1);   /* may grow the table: raises when out of memory */
+            lua_rawseti(L, ring, (lua_Integer)(old + i) + 1);
+        }
+        for (size_t i = 0; i < m->head; i++) {
             lua_pushnil(L);
             lua_rawseti(L, ring, (lua_Integer)i + 1);
         }
@@ -279,27 +289,34 @@ int loom_mail_send(lua_State *L) {
 
 /* ---- delivery -------------------------------------------------------------------------------- */
 
-int loom_mail_take(lua_State *L, LoomMail *m, int id, size_t *cursor, int *from) {
+int loom_mail_take(lua_State *L, LoomMail *m, int id, size_t *cursor, size_t *position) {
     if (!lua_checkstack(L, 6)) return -1;
     while (*cursor < m->count) {
         size_t p = (m->head + *cursor) % m->q_cap;
         (*cursor)++;
         if (m->q_slot[p] != id) continue;
-        /* A tombstone stays in the ring; delivery skips it. */
-        m->q_slot[p] = 0;
-        m->queued[id]--;
-        *from = m->q_from[p];
+        *position = p;
         lua_rawgeti(L, LUA_REGISTRYINDEX, m->ring_ref);
         lua_rawgeti(L, -1, (lua_Integer)p + 1);
-        lua_pushnil(L);
-        lua_rawseti(L, -3, (lua_Integer)p + 1);
         lua_remove(L, -2);
         lua_rawgeti(L, LUA_REGISTRYINDEX, m->from_ref);
-        lua_rawgeti(L, -1, *from);
+        lua_rawgeti(L, -1, m->q_from[p]);
         lua_remove(L, -2);
         return 1;
     }
     return 0;
+}
+
+void loom_mail_taken(lua_State *L, LoomMail *m, size_t position) {
+    int id = m->q_slot[position];
+    if (id == 0) return;
+    /* A tombstone stays in the ring; delivery skips it. */
+    m->q_slot[position] = 0;
+    m->queued[id]--;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, m->ring_ref);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, (lua_Integer)position + 1);
+    lua_pop(L, 1);
 }
 
 int loom_mail_touched(LoomMail *m, const int **ids) {
@@ -379,19 +396,22 @@ int loom_mail_deliver(lua_State *L, LoomMail *m, int max, int *delivered, int *s
     *nresults = 0;
     if (m->count == 0) return LOOM_MAIL_IDLE;
     if (!lua_checkstack(L, 8)) return LUA_ERRMEM;
+    int base = lua_gettop(L);
     if (m->dispatch_ref == LUA_NOREF) {
         lua_pushcfunction(L, dispatch_function_k);
         lua_pushlightuserdata(L, m);
         if (lua_pcall(L, 1, 1, 0) != LUA_OK || loom_ref_p(L, &m->dispatch_ref) != LUA_OK) {
-            lua_pop(L, 1);
+            lua_settop(L, base);
             return LUA_ERRMEM;
         }
     }
     /* A coroutine whose function returned starts the next function pushed on it: no reset. */
     lua_State *co = m->thread;
     if (!co) {
-        if (loom_newthread_p(L, &co) != LUA_OK) return LUA_ERRMEM;
-        if (loom_ref_p(L, &m->thread_ref) != LUA_OK) return LUA_ERRMEM;
+        if (loom_newthread_p(L, &co) != LUA_OK || loom_ref_p(L, &m->thread_ref) != LUA_OK) {
+            lua_settop(L, base);
+            return LUA_ERRMEM;
+        }
         m->thread = co;
     }
     if (!lua_checkstack(co, 4)) return LUA_ERRMEM;

@@ -486,6 +486,21 @@ int loom_entry_open(lua_State *L) {
 
 void loom_entry_renew(lua_State *L) {
     LoomVM *vm = vm_of(L);
+    /* Close the previous handler's window as end_entry does: no deadline, and the watchdog done
+       with it, so a stop meant for that handler (set late, or just as it returned) never reaches
+       this one. */
+    if (atomic_load_explicit(&vm->deadline, memory_order_relaxed) != 0) {
+        atomic_store_explicit(&vm->deadline, 0, memory_order_relaxed);
+        light_barrier();
+        while (atomic_load_explicit(&vm->watchdog_busy, memory_order_acquire)) { }
+    }
+    if (atomic_load_explicit(&vm->stop, memory_order_relaxed) != LOOM_STOP_NONE) {
+        lua_sethook(L, NULL, 0, 0);
+        lua_State *main = atomic_load(&vm->main);
+        if (main && main != L) lua_sethook(main, NULL, 0, 0);
+        atomic_store(&vm->stop, LOOM_STOP_NONE);
+        if (vm->instruction_limit > 0) lua_sethook(L, loom_hook, LUA_MASKCOUNT, INSTRUCTION_STEP);
+    }
     vm->refused_at_entry = vm->refused;
     if (vm->instruction_limit > 0) vm->instructions_left = vm->instruction_limit;
     if (vm->timeout_ns > 0)

@@ -113,6 +113,14 @@ enum MemoryIndex {
 
     private static let fields = 10
 
+    /// Writes the tokens of an existing memory row (the migration that rebuilds the index).
+    static func index(_ db: Database, id: Int64, agent: String, text: String, tagText: String) throws {
+        let key = try Self.key(db, agent: agent, create: true)!
+        let tagwords = tagText.split(separator: " ").joined(separator: " ")
+        try db.cachedStatement(sql: "INSERT INTO memory_fts (rowid, words, tagwords) VALUES (?, ?, ?)")
+            .execute(arguments: [id, scoped(text, key: key), scoped(tagwords, key: key)])
+    }
+
     /// Removes the tokens of memory `id`, given the values it was indexed with.
     static func unindex(_ db: Database, id: Int64, agent: String, text: String, tagText: String) throws {
         guard let key = try Self.key(db, agent: agent, create: false) else { return }

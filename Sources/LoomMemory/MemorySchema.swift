@@ -41,9 +41,10 @@ public enum MemorySchema: Sendable {
                 DROP TABLE memory_fts;
                 CREATE VIRTUAL TABLE memory_fts USING fts5(words, tagwords, content = '', tokenize = "unicode61 tokenchars '_'");
                 """)
-            let rows = try Row.fetchAll(db, sql: "SELECT \(SQLiteMemoryStore.columns) FROM memory ORDER BY id")
-            try db.execute(sql: "DELETE FROM memory")
-            _ = try MemoryIndex.insert(db, rows.map(SQLiteMemoryStore.memory), keepIDs: true)
+            // The rows stay as they are; only their tokens are written again.
+            for row in try Row.fetchAll(db, sql: "SELECT id, agent, text, tags FROM memory ORDER BY id") {
+                try MemoryIndex.index(db, id: row[0], agent: row[1], text: row[2], tagText: row[3])
+            }
         }
     }
 }

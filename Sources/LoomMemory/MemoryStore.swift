@@ -39,6 +39,11 @@ extension Memory {
     /// Checks a memory before it is stored: the errors say what is wrong and the limit.
     public func validate() throws(MemoryError) {
         if text.allSatisfy({ $0.isWhitespace }) { throw MemoryError("the text is empty") }
+        // SQLite keeps a NUL, but text read back stops at it: the index could not be kept in step.
+        if text.utf8.contains(0) { throw MemoryError("the text contains a NUL byte; remove it") }
+        if tags.contains(where: { $0.utf8.contains(0) }) || task?.utf8.contains(0) == true {
+            throw MemoryError("tags and the task key cannot contain NUL bytes")
+        }
         let bytes = text.utf8.count
         if bytes > Memory.maxTextBytes {
             throw MemoryError("the text is \(bytes) bytes; the limit is \(Memory.maxTextBytes)")

@@ -89,15 +89,19 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
             let sql: String
             var all: [any DatabaseValueConvertible]
             if let fts = try Self.ftsQuery(db, query, agents: options.commons ? [agent, Commons.agent] : [agent]) {
-                if filters.count == 1 {
-                    // Only the expiry filter: the index picks the best candidates first, and only
+                // The tokens already belong to the agent (and the commons); the agent filter is a
+                // second guard, should the index ever hold a stale row id.
+                filters.append("m.agent IN (?, ?)")
+                arguments += [agent, options.commons ? Commons.agent : agent]
+                if filters.count == 2 {
+                    // Only the expiry and agent filters: the index picks the best candidates first, and only
                     // those rows are read from the memory table.
                     sql = """
                         SELECT \(light), f.score AS rank
                         FROM (SELECT rowid, bm25(memory_fts, 1.0, 0.5) AS score FROM memory_fts
                               WHERE memory_fts MATCH ? ORDER BY score LIMIT \(candidates)) f
                         JOIN memory m ON m.id = f.rowid
-                        WHERE \(filters[0])
+                        WHERE \(filters.joined(separator: " AND "))
                         """
                 } else {
                     sql = """

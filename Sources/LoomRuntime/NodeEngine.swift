@@ -400,8 +400,11 @@ final class NodeEngine {
         if slot.state == .failed {
             return .failure(ReplyError("agent '\(slot.name)' has failed and is stopped"))
         }
-        // What the mail holds for the slot arrived first: it goes ahead.
+        // What the mail holds for the slot arrived first: it goes ahead (or nothing does).
         divertQueued(slot)
+        if slot.id > 0 && mail.queued(slot.id) > 0 {
+            return .failure(ReplyError("earlier messages to '\(slot.name)' could not be moved (out of memory); try again"))
+        }
         guard slot.mailbox.count < options.mailboxCapacity else {
             return .failure(ReplyError("mailbox of '\(envelope.to)' is full (\(options.mailboxCapacity) messages)"))
         }
@@ -580,8 +583,10 @@ final class NodeEngine {
                 break loop
             case .divert(let id):
                 guard Int(id) < slotsByID.count, let slot = slotsByID[Int(id)] else {
-                    // Removed meanwhile: its messages go (their senders were told it existed).
-                    guard (try? mail.take(id)) != nil else { break loop }
+                    // Removed from the node after these were sent: they go, as its mailbox did.
+                    let (dropped, error) = mail.take(id)
+                    logger.warning("\(dropped.count) message(s) to a removed agent dropped")
+                    if error != nil { break loop }
                     continue
                 }
                 if refreshReady(slot) { continue }
@@ -625,21 +630,18 @@ final class NodeEngine {
     @discardableResult
     func divertQueued(_ slot: AgentSlot) -> Bool {
         guard slot.id > 0, mail.queued(slot.id) > 0 else { return true }
-        let taken: [(from: String?, payload: LuaValue)]
-        do { taken = try mail.take(slot.id) } catch {
-            logger.error("messages to '\(slot.name)' could not be taken from the mail: \(error)")
-            return false
-        }
+        let (taken, error) = mail.take(slot.id)
+        if let error { logger.error("messages to '\(slot.name)' wait in the mail: \(error)") }
         guard slot.state != .failed else {
-            logger.warning("\(taken.count) message(s) to stopped agent '\(slot.name)' dropped")
-            return true
+            if !taken.isEmpty { logger.warning("\(taken.count) message(s) to stopped agent '\(slot.name)' dropped") }
+            return error == nil || !taken.isEmpty
         }
         let to = Address(node: name, agent: slot.name)
         for m in taken {
             slot.mailbox.append(Envelope(from: Address(node: name, agent: m.from ?? "$unknown"), to: to, kind: .send, payload: m.payload))
         }
-        schedule(slot)
-        return true
+        if !taken.isEmpty { schedule(slot) }
+        return error == nil || !taken.isEmpty
     }
 
     // MARK: Batched delivery

@@ -107,21 +107,25 @@ public final class LuaMail {
         return (Int(delivered), .stopped(slot: slot, coroutine: co, stop: .failed(core.takeError(status, base: base))))
     }
 
-    /// Takes every message queued for `slot` out of the VM, in order, as host values with their
-    /// senders' names.
-    public func take(_ slot: Int32) throws(LuaError) -> [(from: String?, payload: LuaValue)] {
-        let L = try core.open()
+    /// Takes the messages queued for `slot` out of the VM, in order, as host values with their
+    /// senders' names. A message is removed only once converted: when one cannot be (the VM is out
+    /// of memory), the ones before it are returned with the error, and it and the rest stay queued.
+    public func take(_ slot: Int32) -> (messages: [(from: String?, payload: LuaValue)], error: LuaError?) {
+        guard let L = core.L else { return ([], LuaError(kind: .state, message: "the Lua state is closed")) }
         let base = lua_gettop(L)
         let stack = LuaStack(L)
         var cursor = 0
         var out: [(from: String?, payload: LuaValue)] = []
         while true {
-            var from: Int32 = 0
-            let r = loom_mail_take(L, mail, slot, &cursor, &from)
-            if r == 0 { return out }
-            if r < 0 { throw LuaError(kind: .memory, message: "not enough stack to take a message") }
+            var position = 0
+            let r = loom_mail_take(L, mail, slot, &cursor, &position)
+            if r == 0 { return (out, nil) }
+            if r < 0 { return (out, LuaError(kind: .memory, message: "not enough stack to take a message")) }
             defer { lua_settop(L, base) }
-            out.append((stack.string(at: base + 2), try stack.value(at: base + 1)))
+            let payload: LuaValue
+            do { payload = try stack.value(at: base + 1) } catch { return (out, error) }
+            out.append((stack.string(at: base + 2), payload))
+            loom_mail_taken(L, mail, position)
         }
     }
 

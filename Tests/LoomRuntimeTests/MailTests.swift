@@ -116,6 +116,35 @@ struct MailTests {
         await node.shutdown()
     }
 
+    @Test("a message as deep as the host accepts reaches a dormant agent; one level deeper is refused")
+    func depthLimit() async throws {
+        let f = try single([
+            "deep": """
+                function on_message(msg)
+                  local depth = 0
+                  while type(msg) == "table" do depth = depth + 1; msg = msg.next end
+                  state.depth = depth
+                end
+                function on_task() return state.depth end
+                """,
+            "sender": """
+                function on_task(levels)
+                  local msg = {}
+                  for _ = 2, levels do msg = {next = msg} end
+                  local ok, err = pcall(send, "deep", msg)
+                  return ok and "sent" or tostring(err)
+                end
+                """,
+        ])
+        let node = try await start(f)
+        // "deep" is dormant: its message goes to its host mailbox, converted on the way.
+        #expect(try await node.ask("sender", 100) == "sent")
+        #expect(try await waitFor(node, "deep", equals: 100))
+        let refused = try await node.ask("sender", 101)
+        #expect(refused.string?.contains("nests more than 100 tables deep") == true)
+        await node.shutdown()
+    }
+
     @Test("a full mailbox, counting what waits on both paths, answers nil and a clear error")
     func fullMailbox() async throws {
         var options = NodeOptions()

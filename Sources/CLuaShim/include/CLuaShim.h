@@ -138,13 +138,15 @@ int loom_mail_send_function_p(lua_State *L, LoomMail *m, int fallback);
    LOOM_MAIL_DIVERT (the head message's receiver, *slot, is not ready: take its messages with
    loom_mail_take or make the slot ready), or the status of the handler of *slot that yielded
    (LUA_YIELD, *nresults values on its coroutine) or failed (the error as loom_resume leaves it);
-   that coroutine is pushed on L and belongs to the caller. *delivered counts the handlers run.
-   Never raises. */
+   that coroutine is pushed on L and belongs to the caller (LUA_ERRMEM before any handler ran
+   pushes nothing). *delivered counts the handlers run. Never raises. */
 int loom_mail_deliver(lua_State *L, LoomMail *m, int max, int *delivered, int *slot, int *nresults);
-/* Takes slot id's next message in order, scanning from *cursor (start at 0; the same cursor
-   continues): pushes its payload and its sender's name. 1, 0 when there is none left, -1 when the
-   stack cannot grow. */
-int loom_mail_take(lua_State *L, LoomMail *m, int id, size_t *cursor, int *from);
+/* Finds slot id's next message in order, scanning from *cursor (start at 0; the same cursor
+   continues): pushes its payload and its sender's name and sets *position, leaving the message in
+   place. 1, 0 when there is none left, -1 when the stack cannot grow. loom_mail_taken then removes
+   it: a caller that cannot use a message leaves it queued. */
+int loom_mail_take(lua_State *L, LoomMail *m, int id, size_t *cursor, size_t *position);
+void loom_mail_taken(lua_State *L, LoomMail *m, size_t position);
 /* The slots that ran handlers since the last call (each once). */
 int loom_mail_touched(LoomMail *m, const int **ids);
 
