@@ -156,9 +156,11 @@ public struct RuntimeBenchmark: Sendable {
 extension Node {
     /// Agent to agent: a sender agent sends `{a, b, c}` to each of `agents` workers, `messages /
     /// agents` times (one host message starts each round), and the scheduler's own loop runs until
-    /// every message is handled. Then host to agent: the same number of sends from Swift. Then C
-    /// resumes the same handlers the same number of times. Returns the three durations in seconds.
-    func benchmarkMessages(agents count: Int, messages: Int) throws -> (agent: Double, host: Double, c: Double) {
+    /// every message is handled; then C resumes the same handlers the same number of times. Both,
+    /// in turn, `repeats` times: the best of each counts (the machine's noise hits single runs of
+    /// either). Then host to agent once: the same number of sends from Swift. Returns the three
+    /// durations in seconds.
+    func benchmarkMessages(agents count: Int, messages: Int, repeats: Int = 3) throws -> (agent: Double, host: Double, c: Double) {
         let clock = ContinuousClock()
         let names = (0..<count).map { "worker:\($0)" }
         let host = Address(node: name, agent: "$host")
@@ -169,40 +171,52 @@ extension Node {
             while engine.hasWork { engine.step(budget: .max) }
         }
         round()   // activates the sender and every worker
-        try expectCounts(names, 1)
-        let agentTime = clock.measure { for _ in 0..<rounds { round() } }
-        try expectCounts(names, 1 + rounds)
+        let ordered = try engine.lua.ref(.table(LuaTable()))
+        for (i, n) in names.enumerated() {
+            guard let h = engine.agents[n]?.onMessage else { throw ReplyError("agent \(n) is not active") }
+            try ordered.set(Int64(i + 1), h)
+        }
+        var agentBest = Duration.seconds(1_000_000), cBest = Duration.seconds(1_000_000)
+        for _ in 0..<repeats {
+            let before = try counts(names)
+            let agentTime = clock.measure { for _ in 0..<rounds { round() } }
+            try expectCounts(names, before.map { $0 + Int64(rounds) })
+            agentBest = min(agentBest, agentTime)
+            var failures = 0
+            let c = try clock.measure {
+                failures = try engine.lua.benchmarkResumeBaseline(handlers: ordered, agents: count, messages: rounds * count)
+            }
+            if failures != 0 { throw ReplyError("the C baseline failed \(failures) resumes") }
+            cBest = min(cBest, c)
+        }
 
         let payload: LuaValue = ["a": 1, "b": 2, "c": 3]
+        let before = try counts(names)
         let hostTime = clock.measure {
             for _ in 0..<rounds {
                 for n in names { _ = engine.enqueue(Envelope(from: host, to: Address(node: name, agent: n), kind: .send, payload: payload)) }
                 while engine.hasWork { engine.step(budget: .max) }
             }
         }
-        try expectCounts(names, 1 + 2 * rounds)
-
-        // The same handlers, resumed by C.
-        let ordered = try engine.lua.ref(.table(LuaTable()))
-        for (i, n) in names.enumerated() {
-            guard let h = engine.agents[n]?.onMessage else { throw ReplyError("agent \(n) is not active") }
-            try ordered.set(Int64(i + 1), h)
-        }
-        var failures = 0
-        let c = try clock.measure {
-            failures = try engine.lua.benchmarkResumeBaseline(handlers: ordered, agents: count, messages: rounds * count)
-        }
-        if failures != 0 { throw ReplyError("the C baseline failed \(failures) resumes") }
-        return (RuntimeBenchmark.seconds(agentTime), RuntimeBenchmark.seconds(hostTime), RuntimeBenchmark.seconds(c))
+        try expectCounts(names, before.map { $0 + Int64(rounds) })
+        return (RuntimeBenchmark.seconds(agentBest), RuntimeBenchmark.seconds(hostTime), RuntimeBenchmark.seconds(cBest))
     }
 
-    /// Every worker handled exactly `expected` messages: none lost, none twice.
-    private func expectCounts(_ names: [String], _ expected: Int) throws {
-        for n in names {
-            guard let env = engine.agents[n]?.env, let state = try env.get("state").table,
-                  state["count"] == .integer(Int64(expected)) else {
-                throw ReplyError("worker \(n) did not handle exactly \(expected) messages")
+    /// Each worker's count of handled messages.
+    private func counts(_ names: [String]) throws -> [Int64] {
+        try names.map { n in
+            guard let env = engine.agents[n]?.env, case .integer(let c) = try env.get("state").table?["count"] ?? .nil else {
+                throw ReplyError("worker \(n) has no count")
             }
+            return c
+        }
+    }
+
+    /// Every worker handled exactly the expected number of messages: none lost, none twice.
+    private func expectCounts(_ names: [String], _ expected: [Int64]) throws {
+        let got = try counts(names)
+        for (i, n) in names.enumerated() where got[i] != expected[i] {
+            throw ReplyError("worker \(n) handled \(got[i]) messages, not \(expected[i])")
         }
     }
 
