@@ -598,19 +598,8 @@ final class NodeEngine {
                     if case .failed(let error) = stop { logger.error("message delivery stopped: \(error)") }
                     break loop
                 }
-                slot.lastActive = clock.now
-                slot.dirty = true
-                slot.running = coroutine
-                slot.runningEnvelope = Envelope(from: Address(node: name, agent: "$mail"), to: Address(node: name, agent: slot.name),
-                                                kind: .send, payload: .nil)
-                current = slot
-                switch stop {
-                case .yielded(let values): handleYield(slot, values)
-                case .failed(let error): handlerFailed(slot, error)
-                }
-                current = nil
-                if slot.running == nil && (slot.retiring || slot.upgradePending) { afterCall(slot) }
-                if slot.isRunnable { schedule(slot) }
+                continueStopped(slot, coroutine, stop, envelope: Envelope(
+                    from: Address(node: name, agent: "$mail"), to: Address(node: name, agent: slot.name), kind: .send, payload: .nil))
             }
         }
         let now = clock.now
@@ -621,6 +610,22 @@ final class NodeEngine {
             slot.lastActive = now
         }
         return done
+    }
+
+    /// A handler run from C (the mail or a batch) yielded or failed: its coroutine and message
+    /// become the slot's call in flight, and the usual path takes over.
+    private func continueStopped(_ slot: AgentSlot, _ coroutine: LuaCoroutine?, _ stop: LuaState.BatchStop, envelope: Envelope) {
+        slot.lastActive = clock.now
+        slot.running = coroutine
+        slot.runningEnvelope = envelope
+        current = slot
+        switch stop {
+        case .yielded(let values): handleYield(slot, values)
+        case .failed(let error): handlerFailed(slot, error)
+        }
+        current = nil
+        if slot.running == nil && (slot.retiring || slot.upgradePending) { afterCall(slot) }
+        if slot.isRunnable { schedule(slot) }
     }
 
     /// Moves every message the mail holds for `slot` to the end of its host mailbox, in order:
@@ -725,17 +730,7 @@ final class NodeEngine {
         }
         guard let stop = outcome.stop else { return outcome.completed }
         let slot = slots[outcome.completed]
-        slot.lastActive = now
-        slot.running = coroutines[outcome.completed]
-        slot.runningEnvelope = slot.mailbox.removeFirst()
-        current = slot
-        switch stop {
-        case .yielded(let values): handleYield(slot, values)
-        case .failed(let error): handlerFailed(slot, error)
-        }
-        current = nil
-        if slot.running == nil && (slot.retiring || slot.upgradePending) { afterCall(slot) }
-        if slot.isRunnable { schedule(slot) }
+        continueStopped(slot, coroutines[outcome.completed], stop, envelope: slot.mailbox.removeFirst())
         for k in (outcome.completed + 1)..<slots.count {
             if coroutinePool.count < 256 { coroutinePool.append(coroutines[k]) }
             schedule(slots[k])
