@@ -442,9 +442,7 @@ final class NodeEngine {
     /// active, idle, not backing off or being upgraded, nothing older waiting on the host's side.
     @discardableResult
     func refreshReady(_ slot: AgentSlot) -> Bool {
-        let ready = slot.env != nil && slot.state == .active && !slot.waiting && slot.running == nil
-            && slot.resumeWith == nil && slot.backoffUntil == nil && !slot.upgradePending && !slot.retiring
-            && slot.mailbox.isEmpty && slot.onMessage != nil
+        let ready = slot.canStartMessage && slot.mailbox.isEmpty && slot.onMessage != nil
         mail.setFlags(slot.id, open: slot.isOpen, readyWith: ready ? slot.onMessage : nil)
         return ready
     }
@@ -679,8 +677,7 @@ final class NodeEngine {
         var end = runHead
         while end < queue.count && slots.count < limit {
             let slot = queue[end]
-            guard slot.env != nil, slot.state == .active, !slot.waiting, slot.running == nil, slot.resumeWith == nil,
-                  slot.backoffUntil == nil, !slot.upgradePending, !slot.retiring, let handler = slot.onMessage,
+            guard slot.canStartMessage, let handler = slot.onMessage,
                   let envelope = slot.mailbox.first, case .send = envelope.kind else { break }
             do { try arguments.append(envelope.payload) } catch { break }
             arguments.append(string: envelope.from.node == name ? envelope.from.agent : envelope.from.description)
@@ -1048,6 +1045,13 @@ final class AgentSlot {
         self.name = name
         self.id = id
         self.mail = mail
+    }
+
+    /// Active and idle: a handler may start on it now (not waiting, not running, not backing off,
+    /// not about to be upgraded or removed). C delivery (the mail, batches) runs only such agents.
+    var canStartMessage: Bool {
+        env != nil && state == .active && !waiting && running == nil && resumeWith == nil
+            && backoffUntil == nil && !upgradePending && !retiring
     }
 
     /// Whether sends may queue for it in the mail (a stopped or retiring agent's sends take the
