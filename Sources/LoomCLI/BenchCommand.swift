@@ -199,11 +199,14 @@ struct BenchMemoryCommand: ParsableCommand {
         let r = try bench.run { printError("  running: \($0)") }
         print(String(format: "remember: %.0f/s batched (%d per transaction), %.0f/s one by one", r.batchedPerSecond, r.perAgent, r.singlePerSecond))
         print(String(format: "remember, the same rows inserted by C: %.0f/s batched; ratio (C / Loom) %.2f", r.cBatchedPerSecond, r.ratio))
+        print(String(format: "remember, C on two threads (rows and index in two files): %.0f/s committed, %.0f/s indexed",
+                     r.cSplitCommittedPerSecond, r.cSplitIndexedPerSecond))
         print(String(format: "recall, one agent among %d x %d memories: p50 %.0f µs, p99 %.0f µs", r.agents, r.perAgent,
                      r.recallP50Microseconds, r.recallP99Microseconds))
         print(String(format: "on disk: %.0f bytes per memory", r.bytesPerMemory))
         try printJSON(["remember_batched_per_s": r.batchedPerSecond, "c_remember_batched_per_s": r.cBatchedPerSecond,
                        "remember_ratio": r.ratio, "remember_single_per_s": r.singlePerSecond,
+                       "c_split_committed_per_s": r.cSplitCommittedPerSecond, "c_split_indexed_per_s": r.cSplitIndexedPerSecond,
                        "agents": r.agents, "per_agent": r.perAgent, "recall_p50_us": r.recallP50Microseconds,
                        "recall_p99_us": r.recallP99Microseconds, "bytes_per_memory": r.bytesPerMemory])
     }

@@ -8,6 +8,10 @@ public struct MemoryBenchmark: Sendable {
         /// The same rows inserted by C (prepared statements bound directly), in the same run.
         public var cBatchedPerSecond: Double
         public var ratio: Double { batchedPerSecond > 0 ? cBatchedPerSecond / batchedPerSecond : 0 }
+        /// C with rows and index on two threads in two files (``MemoryIndex/splitBaseline``): rows
+        /// committed, and rows indexed as well, per second.
+        public var cSplitCommittedPerSecond: Double
+        public var cSplitIndexedPerSecond: Double
         public var singlePerSecond: Double
         public var agents: Int
         public var perAgent: Int
@@ -93,9 +97,11 @@ public struct MemoryBenchmark: Sendable {
             }
             batched += try clock.measure { _ = try store.remember(batch: b) }
         }
-        try? FileManager.default.removeItem(atPath: dir + "/baseline.sqlite")
-        try? FileManager.default.removeItem(atPath: dir + "/baseline.sqlite-wal")
-        try? FileManager.default.removeItem(atPath: dir + "/baseline.sqlite-shm")
+        Self.remove(dir + "/baseline.sqlite")
+
+        // The same rows once more, by C on both cores: rows in one file, their index in another.
+        progress("the same rows by C on two threads (rows and index in two files)")
+        let split = try Self.splitBaseline(dir: dir, batches: batches)
 
         // One by one: a transaction each.
         progress("remember \(singles) memories one by one")
@@ -123,10 +129,44 @@ public struct MemoryBenchmark: Sendable {
         let total = agents * perAgent + singles
         return Results(batchedPerSecond: Double(agents * perAgent) / Self.seconds(batched),
                        cBatchedPerSecond: Double(agents * perAgent) / Self.seconds(cBatched),
+                       cSplitCommittedPerSecond: Double(agents * perAgent) / split.committed,
+                       cSplitIndexedPerSecond: Double(agents * perAgent) / split.indexed,
                        singlePerSecond: Double(singles) / Self.seconds(single), agents: agents, perAgent: perAgent,
                        recallP50Microseconds: latencies[latencies.count / 2],
                        recallP99Microseconds: latencies[min(latencies.count - 1, latencies.count * 99 / 100)],
                        bytesPerMemory: Double(bytes) / Double(total))
+    }
+
+    /// Runs ``MemoryIndex/splitBaseline`` on two new databases; returns its two durations in seconds.
+    static func splitBaseline(dir: String, batches: [[Memory]]) throws -> (committed: Double, indexed: Double) {
+        let (rowsPath, indexPath) = (dir + "/split-rows.sqlite", dir + "/split-index.sqlite")
+        defer { remove(rowsPath); remove(indexPath) }
+        var keys: [String: String] = [:]
+        for path in [rowsPath, indexPath] {
+            let queue = try DatabaseSettings.open(path)
+            var migrator = DatabaseMigrator()
+            MemorySchema.register(in: &migrator)
+            try migrator.migrate(queue)
+            if path == rowsPath {
+                try queue.write { db in
+                    for b in batches { for m in b where keys[m.agent] == nil { keys[m.agent] = try MemoryIndex.key(db, agent: m.agent, create: true)! } }
+                }
+            }
+            try queue.close()
+        }
+        let times = try MemoryIndex.splitBaseline(rowsPath: rowsPath, indexPath: indexPath, batches, keys: keys)
+        // Every row is in the first file and indexed in the second.
+        let expected = batches.reduce(0) { $0 + $1.count }
+        let rows = try DatabaseQueue(path: rowsPath).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM memory") }
+        let indexed = try DatabaseQueue(path: indexPath).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM memory_fts_docsize") }
+        guard rows == expected, indexed == expected else {
+            throw MemoryError("split baseline: \(rows ?? 0) rows and \(indexed ?? 0) indexed, expected \(expected)")
+        }
+        return times
+    }
+
+    static func remove(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
     static func seconds(_ d: Duration) -> Double {

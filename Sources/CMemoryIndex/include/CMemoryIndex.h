@@ -29,6 +29,16 @@ int loom_memory_insert(sqlite3 *db, const LoomMemoryRow *rows, int count, int64_
 /* The benchmark's baseline: BEGIN, loom_memory_insert, COMMIT (ROLLBACK on failure). */
 int loom_memory_insert_transaction(sqlite3 *db, const LoomMemoryRow *rows, int count);
 
+/* The benchmark's second baseline: rows into `memory` of the database at rows_path on the calling
+   thread and their tokens into `memory_fts` of the one at index_path on a second thread, `batch`
+   rows a transaction each; the indexer takes each batch as soon as it has committed. Both files
+   exist, in WAL mode, migrated and empty; each thread opens its own connection. Sets the seconds
+   until the last row committed and until the last batch was indexed; on failure, writes what
+   failed into error. */
+int loom_memory_split_baseline(const char *rows_path, const char *index_path, int mmap_bytes, int cache_kib,
+                               const LoomMemoryRow *rows, int count, int batch,
+                               double *acknowledged, double *indexed, char *error, size_t error_cap);
+
 /* Removes a memory's tokens from the contentless index: the values must be the ones indexed. */
 int loom_memory_unindex(sqlite3 *db, int64_t id, LoomText key, LoomText text, LoomText tagwords);
 
