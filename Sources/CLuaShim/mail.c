@@ -172,13 +172,13 @@ void loom_mail_set_current(LoomMail *m, int id) { m->current = id; }
 
 /* ---- send ------------------------------------------------------------------------------------ */
 
-static void copy_value(lua_State *L, LoomMail *m, int index, int depth, size_t *values);
+static void copy_value(lua_State *L, size_t max_values, int index, int depth, size_t *values);
 
 static inline int scalar(int type) {
     return type == LUA_TSTRING || type == LUA_TNUMBER || type == LUA_TBOOLEAN;
 }
 
-static void copy_table(lua_State *L, LoomMail *m, int index, int depth, size_t *values) {
+static void copy_table(lua_State *L, size_t max_values, int index, int depth, size_t *values) {
     /* 100 tables at most, the same limit as the host's conversion (a message moved to a host
        mailbox must convert). */
     if (depth >= 100) luaL_error(L, "send: the message nests more than 100 tables deep (is there a cycle?)");
@@ -188,7 +188,7 @@ static void copy_table(lua_State *L, LoomMail *m, int index, int depth, size_t *
     int copy = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {
-        if (++*values > m->max_values) luaL_error(L, "send: the message holds more than %d values", (int)m->max_values);
+        if (++*values > max_values) luaL_error(L, "send: the message holds more than %d values", (int)max_values);
         if (scalar(lua_type(L, -1)) && scalar(lua_type(L, -2))) {
             /* Strings are immutable and numbers values: the pair itself is the copy. */
             lua_pushvalue(L, -2);
@@ -197,26 +197,31 @@ static void copy_table(lua_State *L, LoomMail *m, int index, int depth, size_t *
             continue;
         }
         int pair = lua_gettop(L);
-        copy_value(L, m, pair - 1, depth + 1, values);
-        copy_value(L, m, pair, depth + 1, values);
+        copy_value(L, max_values, pair - 1, depth + 1, values);
+        copy_value(L, max_values, pair, depth + 1, values);
         lua_rawset(L, copy);
         lua_settop(L, pair - 1);
     }
 }
 
-static void copy_value(lua_State *L, LoomMail *m, int index, int depth, size_t *values) {
-    if (++*values > m->max_values) luaL_error(L, "send: the message holds more than %d values", (int)m->max_values);
+static void copy_value(lua_State *L, size_t max_values, int index, int depth, size_t *values) {
+    if (++*values > max_values) luaL_error(L, "send: the message holds more than %d values", (int)max_values);
     switch (lua_type(L, index)) {
     case LUA_TNIL: case LUA_TBOOLEAN: case LUA_TNUMBER: case LUA_TSTRING:
         lua_pushvalue(L, index);
         break;
     case LUA_TTABLE:
-        copy_table(L, m, lua_absindex(L, index), depth, values);
+        copy_table(L, max_values, lua_absindex(L, index), depth, values);
         break;
     default:
         luaL_error(L, "send: a message cannot hold a %s (only nil, booleans, numbers, strings and tables are copied)",
                    luaL_typename(L, index));
     }
+}
+
+void loom_mail_copy(lua_State *L, int index, size_t max_values) {
+    size_t values = 0;
+    copy_value(L, max_values, lua_absindex(L, index), 0, &values);
 }
 
 /* Doubles the ring in place: the wrapped part (positions 0..head-1) moves after the old end, so
@@ -272,8 +277,7 @@ int loom_mail_send(lua_State *L) {
         return 2;
     }
     lua_settop(L, 2);
-    size_t values = 0;
-    copy_value(L, m, 2, 0, &values);
+    loom_mail_copy(L, 2, m->max_values);
     if (m->count == m->q_cap && !grow_ring(L, m, lua_upvalueindex(4)))
         luaL_error(L, "send: not enough memory for the message queue");
     size_t p = m->head + m->count;

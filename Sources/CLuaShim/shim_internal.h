@@ -19,4 +19,8 @@ int loom_str_match(lua_State *L);
 int loom_str_gmatch(lua_State *L);
 int loom_str_gsub(lua_State *L);
 
+/* Pushes a copy of the value at index, as `send` copies a message (mail.c): tables copied to any
+   depth below 100, at most max_values values; functions, coroutines and userdata raise. */
+void loom_mail_copy(lua_State *L, int index, size_t max_values);
+
 #endif

@@ -157,6 +157,8 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
         let r = try await bench.run { printError("  running: \($0)") }
         print(String(format: "messages (%d agents, %d messages): agent to agent %.0f/s, C resuming the same handlers %.0f/s, ratio %.2f",
                      r.agents, r.messages, r.loomMessagesPerSecond, r.cMessagesPerSecond, r.ratio))
+        print(String(format: "C resuming them with a copy of one table each time, as send copies: %.0f/s; ratio to it %.2f",
+                     r.cCopyingMessagesPerSecond, r.ratioToCopying))
         print(String(format: "messages from the host (Swift) to agents: %.0f/s", r.hostMessagesPerSecond))
         print(String(format: "idle agents (%d in one node): %.0f bytes each; activation %.1f µs each",
                      r.idleAgents, r.bytesPerIdleAgent, r.microsecondsPerActivation))
@@ -167,6 +169,7 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
             "agents": r.agents, "messages": r.messages, "loom_messages_per_s": r.loomMessagesPerSecond,
             "host_messages_per_s": r.hostMessagesPerSecond,
             "c_messages_per_s": r.cMessagesPerSecond, "ratio": r.ratio, "idle_agents": r.idleAgents,
+            "c_copying_messages_per_s": r.cCopyingMessagesPerSecond, "ratio_to_copying": r.ratioToCopying,
             "bytes_per_idle_agent": r.bytesPerIdleAgent, "activation_us": r.microsecondsPerActivation,
             "host_ask_us": r.hostAskMicroseconds, "agent_ask_us": r.agentAskMicroseconds, "nodes": r.nodes,
             "agents_per_node": r.agentsPerNode, "many_nodes_s": r.manyNodesSeconds, "peak_rss_bytes": r.peakRSSBytes,

@@ -13,6 +13,10 @@ public struct RuntimeBenchmark: Sendable {
         /// Host to agent: `Node`'s own sends from Swift.
         public var hostMessagesPerSecond: Double
         public var cMessagesPerSecond: Double
+        /// C again, each message a copy of one table made as `send` copies: the floor isolation sets.
+        public var cCopyingMessagesPerSecond: Double
+        /// Loom against C copying: what the runtime costs beyond the copy.
+        public var ratioToCopying: Double { loomMessagesPerSecond > 0 ? cCopyingMessagesPerSecond / loomMessagesPerSecond : 0 }
         public var ratio: Double { loomMessagesPerSecond > 0 ? cMessagesPerSecond / loomMessagesPerSecond : 0 }
         public var idleAgents: Int
         public var bytesPerIdleAgent: Double
@@ -108,7 +112,7 @@ public struct RuntimeBenchmark: Sendable {
         progress("messages: \(messages) to \(agents) agents")
         let dir = try Self.makeNode(root, "bench", agents: ["worker": Self.worker, "pinger": Self.pinger, "sender": Self.sender])
         let node = try Node(directory: dir, options: options, store: MemoryNodeStore(), directory: directory)
-        let (loomSeconds, hostSeconds, cSeconds) = try await node.benchmarkMessages(agents: agents, messages: messages)
+        let (loomSeconds, hostSeconds, cSeconds, cCopyingSeconds) = try await node.benchmarkMessages(agents: agents, messages: messages)
 
         // 2. Ask round trips.
         progress("ask round trips")
@@ -145,7 +149,7 @@ public struct RuntimeBenchmark: Sendable {
 
         return Results(agents: agents, messages: messages,
                        loomMessagesPerSecond: Double(messages) / loomSeconds, hostMessagesPerSecond: Double(messages) / hostSeconds,
-                       cMessagesPerSecond: Double(messages) / cSeconds,
+                       cMessagesPerSecond: Double(messages) / cSeconds, cCopyingMessagesPerSecond: Double(messages) / cCopyingSeconds,
                        idleAgents: idleAgents, bytesPerIdleAgent: bytes, microsecondsPerActivation: activation * 1e6,
                        hostAskMicroseconds: Self.seconds(hostAsk) * 1e6 / Double(asks),
                        agentAskMicroseconds: Self.seconds(agentAsk) * 1e6 / Double(asks),
@@ -156,11 +160,11 @@ public struct RuntimeBenchmark: Sendable {
 extension Node {
     /// Agent to agent: a sender agent sends `{a, b, c}` to each of `agents` workers, `messages /
     /// agents` times (one host message starts each round), and the scheduler's own loop runs until
-    /// every message is handled; then C resumes the same handlers the same number of times. Both,
-    /// in turn, `repeats` times: the best of each counts (the machine's noise hits single runs of
-    /// either). Then host to agent once: the same number of sends from Swift. Returns the three
-    /// durations in seconds.
-    func benchmarkMessages(agents count: Int, messages: Int, repeats: Int = 3) throws -> (agent: Double, host: Double, c: Double) {
+    /// every message is handled; then C resumes the same handlers the same number of times, with a
+    /// new table each time and with a copy of one table each time. All three, in turn, `repeats`
+    /// times: the best of each counts (the machine's noise hits single runs of any). Then host to
+    /// agent once: the same number of sends from Swift. Returns the four durations in seconds.
+    func benchmarkMessages(agents count: Int, messages: Int, repeats: Int = 3) throws -> (agent: Double, host: Double, c: Double, cCopying: Double) {
         let clock = ContinuousClock()
         let names = (0..<count).map { "worker:\($0)" }
         let host = Address(node: name, agent: "$host")
@@ -176,18 +180,22 @@ extension Node {
             guard let h = engine.agents[n]?.onMessage else { throw ReplyError("agent \(n) is not active") }
             try ordered.set(Int64(i + 1), h)
         }
-        var agentBest = Duration.seconds(1_000_000), cBest = Duration.seconds(1_000_000)
+        var agentBest = Duration.seconds(1_000_000), cBest = Duration.seconds(1_000_000), copyingBest = Duration.seconds(1_000_000)
         for _ in 0..<repeats {
             let before = try counts(names)
             let agentTime = clock.measure { for _ in 0..<rounds { round() } }
             try expectCounts(names, before.map { $0 + Int64(rounds) })
             agentBest = min(agentBest, agentTime)
-            var failures = 0
-            let c = try clock.measure {
-                failures = try engine.lua.benchmarkResumeBaseline(handlers: ordered, agents: count, messages: rounds * count)
+            for copying in [false, true] {
+                var failures = 0
+                let before = try counts(names)
+                let c = try clock.measure {
+                    failures = try engine.lua.benchmarkResumeBaseline(handlers: ordered, agents: count, messages: rounds * count, copying: copying)
+                }
+                if failures != 0 { throw ReplyError("the C baseline failed \(failures) resumes") }
+                try expectCounts(names, before.map { $0 + Int64(rounds) })
+                if copying { copyingBest = min(copyingBest, c) } else { cBest = min(cBest, c) }
             }
-            if failures != 0 { throw ReplyError("the C baseline failed \(failures) resumes") }
-            cBest = min(cBest, c)
         }
 
         let payload: LuaValue = ["a": 1, "b": 2, "c": 3]
@@ -199,7 +207,8 @@ extension Node {
             }
         }
         try expectCounts(names, before.map { $0 + Int64(rounds) })
-        return (RuntimeBenchmark.seconds(agentBest), RuntimeBenchmark.seconds(hostTime), RuntimeBenchmark.seconds(cBest))
+        return (RuntimeBenchmark.seconds(agentBest), RuntimeBenchmark.seconds(hostTime), RuntimeBenchmark.seconds(cBest),
+                RuntimeBenchmark.seconds(copyingBest))
     }
 
     /// Each worker's count of handled messages.

@@ -161,9 +161,11 @@ public struct LuaBenchmark: Sendable {
 extension LuaState {
     /// The raw-C baseline of `loom bench runtime`: resumes `handlers[i % agents + 1]` with a fresh
     /// `{a = 1, b = 2, c = 3}` in one reused coroutine, `messages` times, all in C under one entry.
-    /// Returns the number of failed resumes, or -1 when the run itself failed.
-    public func benchmarkResumeBaseline(handlers: LuaRef, agents: Int, messages: Int) throws(LuaError) -> Int {
+    /// With `copying`, the table is built once and every message is a copy of it made as `send`
+    /// copies one: the baseline plus what isolation costs. Returns the number of failed resumes, or
+    /// -1 when the run itself failed.
+    public func benchmarkResumeBaseline(handlers: LuaRef, agents: Int, messages: Int, copying: Bool = false) throws(LuaError) -> Int {
         let L = try core.open()
-        return Int(loom_bench_c_messages(L, handlers.ref, lua_Integer(agents), lua_Integer(messages)))
+        return Int(loom_bench_c_messages(L, handlers.ref, lua_Integer(agents), lua_Integer(messages), copying ? 1 : 0))
     }
 }

@@ -237,7 +237,8 @@ lua_Integer loom_bench_c_calls(lua_State *L, int ref, lua_Integer iterations);
 int loom_bench_c_add(lua_State *L);
 /* Runs the function on top (no arguments) with plain lua_pcall: no handler, no budget. */
 int loom_bench_raw_pcall(lua_State *L);
-/* Resumes a list of handlers with {a = 1, b = 2, c = 3} from C, as the runtime does from Swift. */
-lua_Integer loom_bench_c_messages(lua_State *L, int handlers, lua_Integer agents, lua_Integer messages);
+/* Resumes a list of handlers with {a = 1, b = 2, c = 3} from C, as the runtime does from Swift;
+   with copy, each message is a copy of one table made as `send` copies (see trampoline.c). */
+lua_Integer loom_bench_c_messages(lua_State *L, int handlers, lua_Integer agents, lua_Integer messages, int copy);
 
 #endif
