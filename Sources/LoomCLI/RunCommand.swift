@@ -13,8 +13,10 @@ struct RunCommand: AsyncParsableCommand {
             With --serve, the node also watches its node.toml, skills and agents, and reloads them \
             while it runs (see docs/DESIGN.md, Hot reload). With --task, the node starts, the task (a string) goes to --to as an ask, the reply is \
             printed (strings as they are, other values as Lua literals), and the node shuts down \
-            cleanly, saving every agent's state. With --serve, the node runs until SIGINT or SIGTERM, \
-            then shuts down the same way.
+            cleanly. With --serve, the node runs until SIGINT or SIGTERM, then shuts down the same \
+            way. Shutting down refuses new work, delivers the messages already accepted and lets \
+            handlers part-way through a sleep or an ask finish, for up to --grace seconds, then \
+            saves every agent's state (what is left unfinished is counted in a warning).
             """
     )
 
@@ -33,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Run until SIGINT or SIGTERM.")
     var serve = false
 
+    @Option(help: "On shutdown, how long to finish the work already accepted before saving state, in seconds.")
+    var grace: Double = 5
+
     @Option(name: .customLong("fs-root"), help: "Grant a folder to fs.read@1 as NAME=PATH (repeatable; adds to node.toml's [fs.roots]).")
     var fsRoots: [String] = []
 
@@ -43,10 +48,12 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--fs-root '\(r)' must be NAME=PATH, as in --fs-root docs=./docs")
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard grace >= 0, grace <= 3600 else { throw ValidationError("--grace must be between 0 and 3600 seconds") }
     }
 
     func run() async throws {
         var options = NodeOptions()
+        options.shutdownGrace = .milliseconds(Int64(grace * 1000))
         for r in fsRoots {
             let (name, path) = (String(r.prefix { $0 != "=" }), String(r.drop { $0 != "=" }.dropFirst()))
             options.fileRoots[name] = path

@@ -114,6 +114,7 @@ public actor Node {
 
     /// Sends `message` to `agent` without waiting for a reply.
     public func send(_ agent: String, _ message: LuaValue) throws {
+        guard !stopping else { throw ReplyError("node '\(name)' is shutting down") }
         let to = Address(agent, localNode: name) ?? Address(node: name, agent: agent)
         if case .failure(let e) = engine.enqueue(Envelope(from: Address(node: name, agent: "$host"), to: to, kind: .send, payload: message)) {
             throw e
@@ -209,8 +210,40 @@ public actor Node {
         watcher = nil
         poke()
         await loop?.value
+        await drain()
         engine.shutdown()
         directory.unregister(name)
+    }
+
+    /// Delivers what the node accepted before it began to stop, for up to `shutdownGrace`: queued
+    /// messages run, handlers waiting on a sleep or an ask go on, replies from other nodes arrive.
+    /// New asks and sends from the host are refused meanwhile; messages from other nodes' agents
+    /// still come in (they were sent before those nodes knew). What is left is counted in a
+    /// warning, never dropped silently.
+    private func drain() async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + engine.options.shutdownGrace
+        while clock.now < deadline {
+            // The node's own work runs without leaving the actor, 50 ms at a time: a suspension
+            // can wait long for a busy thread pool, and nothing else of this node needs the actor
+            // now but deliveries from other nodes, which get their turn between slices.
+            let slice = min(clock.now + .milliseconds(50), deadline)
+            repeat { engine.step(budget: 2048) } while engine.hasWork && clock.now < slice
+            await sendOutbound()
+            if engine.hasWork || !engine.outbound.isEmpty {
+                await Task.yield()
+                continue
+            }
+            guard engine.unfinished > 0 else { return }
+            // Waiting on a timer (a sleep, a restart's backoff) or on another node: look again
+            // when the timer is due, and at least every 10 ms.
+            let until = min(engine.nextDeadline ?? deadline, deadline, clock.now + .milliseconds(10))
+            try? await Task.sleep(until: until, clock: .continuous)
+        }
+        let left = engine.unfinished
+        if left > 0 {
+            engine.logger.warning("shutdown: \(left) message(s) or handler(s) still unfinished after the grace period of \(engine.options.shutdownGrace) (\(engine.unfinishedSummary)); state is saved as it is")
+        }
     }
 
     private func poke() {

@@ -538,6 +538,31 @@ final class NodeEngine {
 
     var hasWork: Bool { runHead < runQueue.count || mail.pending > 0 }
 
+    /// What a graceful shutdown waits for: messages queued anywhere in the node (the mail, host
+    /// mailboxes), and handlers part-way through (a sleep, an ask). A stopped agent's are not
+    /// waited for: nothing will run them.
+    var unfinished: Int {
+        agents.values.reduce(mail.pending) { sum, slot in
+            slot.state == .failed ? sum : sum + slot.mailbox.count + (slot.running == nil ? 0 : 1)
+        }
+    }
+
+    /// What is unfinished, for the shutdown's warning: the agents with the most waiting, at most five.
+    var unfinishedSummary: String {
+        var parts: [(name: String, waiting: Int, partWay: Bool, state: String)] = []
+        for slot in agents.values where slot.state != .failed {
+            let waiting = slot.mailbox.count + mail.queued(slot.id)
+            if waiting > 0 || slot.running != nil {
+                parts.append((slot.name, waiting, slot.running != nil, slot.state.rawValue))
+            }
+        }
+        parts.sort { $0.waiting > $1.waiting }
+        let shown = parts.prefix(5).map { p in
+            "'\(p.name)' (\(p.state)): \(p.waiting) queued" + (p.partWay ? ", a handler part-way" : "")
+        }
+        return shown.joined(separator: ", ") + (parts.count > 5 ? ", and \(parts.count - 5) more agents" : "")
+    }
+
     /// Runs up to `budget` handler steps, one per agent in turn (round robin). Returns how many ran.
     @discardableResult
     func step(budget: Int) -> Int {

@@ -17,6 +17,10 @@ public struct NodeOptions: Sendable {
     public var restartBackoff: Duration = .milliseconds(10)
     /// How often dirty agent state is written to the database.
     public var flushInterval: Duration = .milliseconds(200)
+    /// Shutdown first delivers what the node has accepted (queued messages, handlers part-way
+    /// through a sleep or an ask) for up to this long, then saves state; what is still undelivered
+    /// then is counted in a warning. Zero: save at once.
+    public var shutdownGrace: Duration = .seconds(5)
     /// Default timeout of `ask` when the caller gives none.
     public var askTimeout: Duration = .seconds(5)
     /// `fs.read@1`: root name -> folder. Agents and skills read only under these (see

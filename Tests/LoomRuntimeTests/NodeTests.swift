@@ -88,7 +88,10 @@ struct NodeTests {
             "sleeper": "function on_task() sleep(30) return 'late' end",
             "impatient": "function on_task() local r, err = ask('sleeper', 1, {timeout = 0.1}) return {r = r, err = err} end",
         ])
-        let node = try await start(f)
+        // The sleeper is still asleep at shutdown: no need to wait for it.
+        var options = NodeOptions()
+        options.shutdownGrace = .milliseconds(100)
+        let node = try await start(f, options: options)
         let clock = ContinuousClock()
         let began = clock.now
         #expect(try await node.ask("impatient", .nil) == ["err": "timeout"])
