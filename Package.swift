@@ -117,7 +117,8 @@ let package = Package(
         ),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
         .testTarget(name: "LoomMemoryTests", dependencies: ["LoomMemory", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LuaKit", "LoomCore", "LoomMemory"]),
+        .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LuaKit", "LoomCore", "LoomMemory",
+                                                           .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LuaKitTests", dependencies: ["LuaKit"], exclude: ["Fixtures"]),
         .testTarget(
             name: "LoomBundleTests",

@@ -293,11 +293,19 @@ public actor Node {
             if let other = directory.node(nodeName) {
                 await other.deliver(envelopes)
             } else {
+                var dropped = 0
                 for e in envelopes {
-                    if case .ask(let id) = e.kind {
+                    switch e.kind {
+                    case .ask(let id):
                         _ = engine.enqueue(Envelope(from: e.to, to: e.from, kind: .reply(id: id, result: .failure(ReplyError("no node '\(nodeName)' in this process"))), payload: .nil))
+                    case .send:
+                        dropped += 1
+                    case .reply:
+                        break   // its asker's node is gone: nobody waits for it
                     }
                 }
+                // A send has nobody to tell: it is not dropped silently.
+                if dropped > 0 { engine.logger.warning("\(dropped) message(s) to node '\(nodeName)' dropped: no such node in this process (stopped, or never started)") }
             }
         }
     }

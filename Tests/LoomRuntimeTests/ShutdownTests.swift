@@ -80,16 +80,42 @@ struct ShutdownTests {
         ])
         var options = NodeOptions()
         options.shutdownGrace = .milliseconds(300)
-        let node = try Node(directory: f.path("n"), options: options, directory: NodeDirectory())
+        let logs = CapturedLogs()
+        let node = try Node(directory: f.path("n"), options: options, directory: NodeDirectory(), logger: logs.logger)
         await node.start()
         try await node.sendAll([("slow", 1), ("slow", 2)])
         try await Task.sleep(for: .milliseconds(50))
         let clock = ContinuousClock()
         let took = await clock.measure { await node.shutdown() }
         #expect(took < .seconds(10))   // far below the handler's 30 s sleep, however loaded the machine
+        #expect(logs.contains("shutdown: 2 message(s) or handler(s) still unfinished"))
+        #expect(logs.contains("'slow' (active): 1 queued, a handler part-way"))
         // The first message's handler ran up to its sleep (its state change is saved); the second
         // never started.
         #expect(try await Self.saved(f, "slow") == [1])
         await #expect(throws: ReplyError.self) { try await node.send("slow", 3) }
+    }
+
+    @Test("messages to a node that has shut down: an ask fails, a send is reported")
+    func nodeGone() async throws {
+        let f = try NodeFixture(nodes: [
+            "left": (parents: [], agents: ["caller": (uses: [], lua: """
+                function on_task()
+                  assert(send("right/echo", {x = 1}))
+                  local r, err = ask("right/echo", {x = 2})
+                  return err
+                end
+                """)], skills: [:]),
+            "right": (parents: [], agents: ["echo": (uses: [], lua: "function on_task(t) return t end")], skills: [:]),
+        ])
+        let directory = NodeDirectory()
+        let logs = CapturedLogs()
+        let left = try Node(directory: f.path("left"), directory: directory, logger: logs.logger)
+        await left.start()
+        let right = try await start(f, "right", directory: directory)
+        await right.shutdown()
+        #expect(try await left.ask("caller", .nil) == "no node 'right' in this process")
+        await left.shutdown()
+        #expect(logs.contains("1 message(s) to node 'right' dropped: no such node in this process"))
     }
 }
