@@ -5,6 +5,7 @@
  * beyond one growing token buffer.
  */
 #include "CMemoryIndex.h"
+#include "memory_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,13 +40,7 @@ size_t loom_memory_scoped(const char *text, size_t len, const char *key, size_t 
     return o;
 }
 
-typedef struct {
-    char *p;
-    size_t cap;
-} Buffer;
-
-/* Scopes text into buf (grown as needed); returns the length or (size_t)-1 when out of memory. */
-static size_t scope_into(Buffer *buf, LoomText text, LoomText key) {
+size_t loom_memory_scope_into(LoomBuffer *buf, LoomText text, LoomText key) {
     size_t len = text.p ? (size_t)text.n : 0;
     size_t need = loom_memory_scoped_bound(len, (size_t)key.n);
     if (need > buf->cap) {
@@ -62,40 +57,40 @@ static int bind_text(sqlite3_stmt *s, int i, LoomText t) {
     return sqlite3_bind_text(s, i, t.p, t.n, SQLITE_STATIC);
 }
 
+void loom_memory_bind_row(sqlite3_stmt *row, const LoomMemoryRow *m) {
+    if (m->id != 0) sqlite3_bind_int64(row, 1, m->id); else sqlite3_bind_null(row, 1);
+    bind_text(row, 2, m->agent);
+    bind_text(row, 3, m->kind);
+    bind_text(row, 4, m->text);
+    bind_text(row, 5, m->tags);
+    sqlite3_bind_double(row, 6, m->importance);
+    bind_text(row, 7, m->outcome);
+    bind_text(row, 8, m->task);
+    bind_text(row, 9, m->source_agent);
+    bind_text(row, 10, m->source_node);
+    if (m->has_derived_from) sqlite3_bind_int64(row, 11, m->derived_from); else sqlite3_bind_null(row, 11);
+    sqlite3_bind_double(row, 12, m->created);
+    if (m->has_last_used) sqlite3_bind_double(row, 13, m->last_used); else sqlite3_bind_null(row, 13);
+    sqlite3_bind_int64(row, 14, m->use_count);
+    if (m->has_expires) sqlite3_bind_double(row, 15, m->expires); else sqlite3_bind_null(row, 15);
+}
+
 int loom_memory_insert(sqlite3 *db, const LoomMemoryRow *rows, int count, int64_t *ids) {
     sqlite3_stmt *row = NULL, *fts = NULL;
-    Buffer words = {NULL, 0}, tags = {NULL, 0};
-    int rc = sqlite3_prepare_v2(db,
-        "INSERT INTO memory (id, agent, kind, text, tags, importance, outcome, task, source_agent, source_node, "
-        "derived_from, created, last_used, use_count, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        -1, &row, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, "INSERT INTO memory_fts (rowid, words, tagwords) VALUES (?, ?, ?)", -1, &fts, NULL);
+    LoomBuffer words = {NULL, 0}, tags = {NULL, 0};
+    int rc = sqlite3_prepare_v2(db, LOOM_MEMORY_INSERT_SQL, -1, &row, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, LOOM_MEMORY_INDEX_SQL, -1, &fts, NULL);
     for (int i = 0; rc == SQLITE_OK && i < count; i++) {
         const LoomMemoryRow *m = &rows[i];
-        if (m->id != 0) sqlite3_bind_int64(row, 1, m->id); else sqlite3_bind_null(row, 1);
-        bind_text(row, 2, m->agent);
-        bind_text(row, 3, m->kind);
-        bind_text(row, 4, m->text);
-        bind_text(row, 5, m->tags);
-        sqlite3_bind_double(row, 6, m->importance);
-        bind_text(row, 7, m->outcome);
-        bind_text(row, 8, m->task);
-        bind_text(row, 9, m->source_agent);
-        bind_text(row, 10, m->source_node);
-        if (m->has_derived_from) sqlite3_bind_int64(row, 11, m->derived_from); else sqlite3_bind_null(row, 11);
-        sqlite3_bind_double(row, 12, m->created);
-        if (m->has_last_used) sqlite3_bind_double(row, 13, m->last_used); else sqlite3_bind_null(row, 13);
-        sqlite3_bind_int64(row, 14, m->use_count);
-        if (m->has_expires) sqlite3_bind_double(row, 15, m->expires); else sqlite3_bind_null(row, 15);
+        loom_memory_bind_row(row, m);
         rc = sqlite3_step(row);
         sqlite3_reset(row);
         if (rc != SQLITE_DONE) break;
         rc = SQLITE_OK;
         int64_t id = sqlite3_last_insert_rowid(db);
         ids[i] = id;
-        size_t wn = scope_into(&words, m->text, m->key);
-        size_t tn = scope_into(&tags, m->tagwords, m->key);
+        size_t wn = loom_memory_scope_into(&words, m->text, m->key);
+        size_t tn = loom_memory_scope_into(&tags, m->tagwords, m->key);
         if (wn == (size_t)-1 || tn == (size_t)-1) { rc = SQLITE_NOMEM; break; }
         sqlite3_bind_int64(fts, 1, id);
         sqlite3_bind_text(fts, 2, words.p, (int)wn, SQLITE_STATIC);
@@ -125,12 +120,12 @@ int loom_memory_insert_transaction(sqlite3 *db, const LoomMemoryRow *rows, int c
 
 int loom_memory_unindex(sqlite3 *db, int64_t id, LoomText key, LoomText text, LoomText tagwords) {
     sqlite3_stmt *s = NULL;
-    Buffer words = {NULL, 0}, tags = {NULL, 0};
+    LoomBuffer words = {NULL, 0}, tags = {NULL, 0};
     int rc = sqlite3_prepare_v2(db,
         "INSERT INTO memory_fts (memory_fts, rowid, words, tagwords) VALUES ('delete', ?, ?, ?)", -1, &s, NULL);
     if (rc == SQLITE_OK) {
-        size_t wn = scope_into(&words, text, key);
-        size_t tn = scope_into(&tags, tagwords, key);
+        size_t wn = loom_memory_scope_into(&words, text, key);
+        size_t tn = loom_memory_scope_into(&tags, tagwords, key);
         if (wn == (size_t)-1 || tn == (size_t)-1) {
             rc = SQLITE_NOMEM;
         } else {

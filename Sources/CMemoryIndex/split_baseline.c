@@ -9,6 +9,7 @@
  * work it would need (crash recovery of the index, recall waiting for it to catch up).
  */
 #include "CMemoryIndex.h"
+#include "memory_internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -36,9 +37,8 @@ static double seconds_now(void) {
 static void *indexer(void *arg) {
     Split *s = arg;
     sqlite3_stmt *fts = NULL;
-    char *words = NULL, *tags = NULL;
-    size_t wcap = 0, tcap = 0;
-    int rc = sqlite3_prepare_v2(s->db, "INSERT INTO memory_fts (rowid, words, tagwords) VALUES (?, ?, ?)", -1, &fts, NULL);
+    LoomBuffer words = {NULL, 0}, tags = {NULL, 0};
+    int rc = sqlite3_prepare_v2(s->db, LOOM_MEMORY_INDEX_SQL, -1, &fts, NULL);
     int batches = (s->count + s->batch - 1) / s->batch;
     for (int b = 0; rc == SQLITE_OK && b < batches; b++) {
         pthread_mutex_lock(&s->lock);
@@ -49,16 +49,12 @@ static void *indexer(void *arg) {
         rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
         int end = (b + 1) * s->batch < s->count ? (b + 1) * s->batch : s->count;
         for (int i = b * s->batch; rc == SQLITE_OK && i < end; i++) {
-            const LoomMemoryRow *m = &s->rows[i];
-            size_t tl = m->text.p ? (size_t)m->text.n : 0, gl = m->tagwords.p ? (size_t)m->tagwords.n : 0;
-            size_t wn = loom_memory_scoped_bound(tl, (size_t)m->key.n), tn = loom_memory_scoped_bound(gl, (size_t)m->key.n);
-            if (wn > wcap) { char *p = realloc(words, wn); if (!p) { rc = SQLITE_NOMEM; break; } words = p; wcap = wn; }
-            if (tn > tcap) { char *p = realloc(tags, tn); if (!p) { rc = SQLITE_NOMEM; break; } tags = p; tcap = tn; }
-            wn = loom_memory_scoped(m->text.p ? m->text.p : "", tl, m->key.p, (size_t)m->key.n, words, wcap);
-            tn = loom_memory_scoped(m->tagwords.p ? m->tagwords.p : "", gl, m->key.p, (size_t)m->key.n, tags, tcap);
+            size_t wn = loom_memory_scope_into(&words, s->rows[i].text, s->rows[i].key);
+            size_t tn = loom_memory_scope_into(&tags, s->rows[i].tagwords, s->rows[i].key);
+            if (wn == (size_t)-1 || tn == (size_t)-1) { rc = SQLITE_NOMEM; break; }
             sqlite3_bind_int64(fts, 1, s->ids[i]);
-            sqlite3_bind_text(fts, 2, words, (int)wn, SQLITE_STATIC);
-            sqlite3_bind_text(fts, 3, tags, (int)tn, SQLITE_STATIC);
+            sqlite3_bind_text(fts, 2, words.p, (int)wn, SQLITE_STATIC);
+            sqlite3_bind_text(fts, 3, tags.p, (int)tn, SQLITE_STATIC);
             rc = sqlite3_step(fts);
             sqlite3_reset(fts);
             rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -67,8 +63,8 @@ static void *indexer(void *arg) {
         else sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
     sqlite3_finalize(fts);
-    free(words);
-    free(tags);
+    free(words.p);
+    free(tags.p);
     pthread_mutex_lock(&s->lock);
     if (rc != SQLITE_OK && s->rc == SQLITE_OK) s->rc = rc;
     pthread_mutex_unlock(&s->lock);
@@ -113,25 +109,12 @@ int loom_memory_split_baseline(const char *rows_path, const char *index_path, in
         return SQLITE_ERROR;
     }
     sqlite3_stmt *row = NULL;
-    rc = sqlite3_prepare_v2(rows_db,
-        "INSERT INTO memory (agent, kind, text, tags, importance, outcome, task, source_agent, source_node, "
-        "derived_from, created, last_used, use_count, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        -1, &row, NULL);
+    rc = sqlite3_prepare_v2(rows_db, LOOM_MEMORY_INSERT_SQL, -1, &row, NULL);
     for (int b = 0; rc == SQLITE_OK && b * batch < count; b++) {
         rc = sqlite3_exec(rows_db, "BEGIN", NULL, NULL, NULL);
         int end = (b + 1) * batch < count ? (b + 1) * batch : count;
         for (int i = b * batch; rc == SQLITE_OK && i < end; i++) {
-            const LoomMemoryRow *m = &rows[i];
-#define TEXT(k, t) ((t).p ? sqlite3_bind_text(row, k, (t).p, (t).n, SQLITE_STATIC) : sqlite3_bind_null(row, k))
-            TEXT(1, m->agent); TEXT(2, m->kind); TEXT(3, m->text); TEXT(4, m->tags);
-            sqlite3_bind_double(row, 5, m->importance);
-            TEXT(6, m->outcome); TEXT(7, m->task); TEXT(8, m->source_agent); TEXT(9, m->source_node);
-#undef TEXT
-            if (m->has_derived_from) sqlite3_bind_int64(row, 10, m->derived_from); else sqlite3_bind_null(row, 10);
-            sqlite3_bind_double(row, 11, m->created);
-            if (m->has_last_used) sqlite3_bind_double(row, 12, m->last_used); else sqlite3_bind_null(row, 12);
-            sqlite3_bind_int64(row, 13, m->use_count);
-            if (m->has_expires) sqlite3_bind_double(row, 14, m->expires); else sqlite3_bind_null(row, 14);
+            loom_memory_bind_row(row, &rows[i]);
             rc = sqlite3_step(row);
             sqlite3_reset(row);
             rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -139,9 +122,17 @@ int loom_memory_split_baseline(const char *rows_path, const char *index_path, in
         }
         if (rc == SQLITE_OK) rc = sqlite3_exec(rows_db, "COMMIT", NULL, NULL, NULL);
         else sqlite3_exec(rows_db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) break;
         pthread_mutex_lock(&s.lock);
-        if (rc == SQLITE_OK) s.committed = b + 1;
-        else if (s.rc == SQLITE_OK) { s.rc = rc; snprintf(error, error_cap, "rows: %s", sqlite3_errmsg(rows_db)); }
+        s.committed = b + 1;
+        pthread_cond_signal(&s.ready);
+        pthread_mutex_unlock(&s.lock);
+    }
+    if (rc != SQLITE_OK) {
+        /* Whatever failed (the statement, a batch), the indexer must not wait for more. */
+        snprintf(error, error_cap, "rows: %s", sqlite3_errmsg(rows_db));
+        pthread_mutex_lock(&s.lock);
+        if (s.rc == SQLITE_OK) s.rc = rc;
         pthread_cond_signal(&s.ready);
         pthread_mutex_unlock(&s.lock);
     }
