@@ -1,56 +1,14 @@
 /*
  * The memory store's hot path in C: inserting a batch of memories with their agent-scoped index
- * tokens, through prepared statements bound directly, and the one tokenizer the index, queries and
- * deletions share. Swift hands over the rows as byte spans; nothing here allocates per memory
- * beyond one growing token buffer.
+ * tokens (words.c), through prepared statements bound directly, and removing a memory's tokens.
+ * Swift hands over the rows as byte spans; nothing here allocates per memory beyond one growing
+ * token buffer.
  */
 #include "CMemoryIndex.h"
 #include "memory_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-size_t loom_memory_scoped_bound(size_t len, size_t keylen) {
-    /* Worst case: one-byte words separated by one byte, each prefixed by key and '_'. */
-    return len + (len / 2 + 1) * (keylen + 2) + 1;
-}
-
-static inline int word_byte(unsigned char b) {
-    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b >= 0x80;
-}
-
-size_t loom_memory_scoped(const char *text, size_t len, const char *key, size_t keylen, char *out, size_t cap) {
-    size_t o = 0;
-    size_t i = 0;
-#define PUT(c) do { if (o < cap) out[o] = (char)(c); o++; } while (0)
-    while (i < len) {
-        while (i < len && !word_byte((unsigned char)text[i])) i++;
-        if (i >= len) break;
-        if (o > 0) PUT(' ');
-        if (keylen > 0) {
-            for (size_t k = 0; k < keylen; k++) PUT(key[k]);
-            PUT('_');
-        }
-        while (i < len && word_byte((unsigned char)text[i])) {
-            unsigned char b = (unsigned char)text[i++];
-            PUT((b >= 'A' && b <= 'Z') ? (b | 0x20) : b);
-        }
-    }
-#undef PUT
-    return o;
-}
-
-size_t loom_memory_scope_into(LoomBuffer *buf, LoomText text, LoomText key) {
-    size_t len = text.p ? (size_t)text.n : 0;
-    size_t need = loom_memory_scoped_bound(len, (size_t)key.n);
-    if (need > buf->cap) {
-        char *p = realloc(buf->p, need);
-        if (!p) return (size_t)-1;
-        buf->p = p;
-        buf->cap = need;
-    }
-    return loom_memory_scoped(text.p ? text.p : "", len, key.p, (size_t)key.n, buf->p, buf->cap);
-}
 
 static int bind_text(sqlite3_stmt *s, int i, LoomText t) {
     if (!t.p) return sqlite3_bind_null(s, i);
@@ -78,7 +36,9 @@ void loom_memory_bind_row(sqlite3_stmt *row, const LoomMemoryRow *m) {
 int loom_memory_insert(sqlite3 *db, const LoomMemoryRow *rows, int count, int64_t *ids) {
     sqlite3_stmt *row = NULL, *fts = NULL;
     LoomBuffer words = {NULL, 0}, tags = {NULL, 0};
-    int rc = sqlite3_prepare_v2(db, LOOM_MEMORY_INSERT_SQL, -1, &row, NULL);
+    LoomWords *tokenizer = NULL;
+    int rc = loom_words_open(db, &tokenizer);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, LOOM_MEMORY_INSERT_SQL, -1, &row, NULL);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, LOOM_MEMORY_INDEX_SQL, -1, &fts, NULL);
     for (int i = 0; rc == SQLITE_OK && i < count; i++) {
         const LoomMemoryRow *m = &rows[i];
@@ -89,8 +49,8 @@ int loom_memory_insert(sqlite3 *db, const LoomMemoryRow *rows, int count, int64_
         rc = SQLITE_OK;
         int64_t id = sqlite3_last_insert_rowid(db);
         ids[i] = id;
-        size_t wn = loom_memory_scope_into(&words, m->text, m->key);
-        size_t tn = loom_memory_scope_into(&tags, m->tagwords, m->key);
+        size_t wn = loom_memory_scope_into(tokenizer, &words, m->text, m->key);
+        size_t tn = loom_memory_scope_into(tokenizer, &tags, m->tagwords, m->key);
         if (wn == (size_t)-1 || tn == (size_t)-1) { rc = SQLITE_NOMEM; break; }
         sqlite3_bind_int64(fts, 1, id);
         sqlite3_bind_text(fts, 2, words.p, (int)wn, SQLITE_STATIC);
@@ -102,6 +62,7 @@ int loom_memory_insert(sqlite3 *db, const LoomMemoryRow *rows, int count, int64_
     }
     sqlite3_finalize(row);
     sqlite3_finalize(fts);
+    loom_words_close(tokenizer);
     free(words.p);
     free(tags.p);
     return rc;
@@ -121,11 +82,13 @@ int loom_memory_insert_transaction(sqlite3 *db, const LoomMemoryRow *rows, int c
 int loom_memory_unindex(sqlite3 *db, int64_t id, LoomText key, LoomText text, LoomText tagwords) {
     sqlite3_stmt *s = NULL;
     LoomBuffer words = {NULL, 0}, tags = {NULL, 0};
-    int rc = sqlite3_prepare_v2(db,
+    LoomWords *tokenizer = NULL;
+    int rc = loom_words_open(db, &tokenizer);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db,
         "INSERT INTO memory_fts (memory_fts, rowid, words, tagwords) VALUES ('delete', ?, ?, ?)", -1, &s, NULL);
     if (rc == SQLITE_OK) {
-        size_t wn = loom_memory_scope_into(&words, text, key);
-        size_t tn = loom_memory_scope_into(&tags, tagwords, key);
+        size_t wn = loom_memory_scope_into(tokenizer, &words, text, key);
+        size_t tn = loom_memory_scope_into(tokenizer, &tags, tagwords, key);
         if (wn == (size_t)-1 || tn == (size_t)-1) {
             rc = SQLITE_NOMEM;
         } else {
@@ -137,6 +100,7 @@ int loom_memory_unindex(sqlite3 *db, int64_t id, LoomText key, LoomText text, Lo
         }
     }
     sqlite3_finalize(s);
+    loom_words_close(tokenizer);
     free(words.p);
     free(tags.p);
     return rc;

@@ -38,7 +38,9 @@ static void *indexer(void *arg) {
     Split *s = arg;
     sqlite3_stmt *fts = NULL;
     LoomBuffer words = {NULL, 0}, tags = {NULL, 0};
-    int rc = sqlite3_prepare_v2(s->db, LOOM_MEMORY_INDEX_SQL, -1, &fts, NULL);
+    LoomWords *tokenizer = NULL;
+    int rc = loom_words_open(s->db, &tokenizer);
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(s->db, LOOM_MEMORY_INDEX_SQL, -1, &fts, NULL);
     int batches = (s->count + s->batch - 1) / s->batch;
     for (int b = 0; rc == SQLITE_OK && b < batches; b++) {
         pthread_mutex_lock(&s->lock);
@@ -49,8 +51,8 @@ static void *indexer(void *arg) {
         rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
         int end = (b + 1) * s->batch < s->count ? (b + 1) * s->batch : s->count;
         for (int i = b * s->batch; rc == SQLITE_OK && i < end; i++) {
-            size_t wn = loom_memory_scope_into(&words, s->rows[i].text, s->rows[i].key);
-            size_t tn = loom_memory_scope_into(&tags, s->rows[i].tagwords, s->rows[i].key);
+            size_t wn = loom_memory_scope_into(tokenizer, &words, s->rows[i].text, s->rows[i].key);
+            size_t tn = loom_memory_scope_into(tokenizer, &tags, s->rows[i].tagwords, s->rows[i].key);
             if (wn == (size_t)-1 || tn == (size_t)-1) { rc = SQLITE_NOMEM; break; }
             sqlite3_bind_int64(fts, 1, s->ids[i]);
             sqlite3_bind_text(fts, 2, words.p, (int)wn, SQLITE_STATIC);
@@ -63,6 +65,7 @@ static void *indexer(void *arg) {
         else sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
     sqlite3_finalize(fts);
+    loom_words_close(tokenizer);
     free(words.p);
     free(tags.p);
     pthread_mutex_lock(&s->lock);

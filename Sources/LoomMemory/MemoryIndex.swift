@@ -1,13 +1,14 @@
 import CMemoryIndex
 import GRDB
 
-/// The full-text index of memories: agent keys, the tokenizer, and the batch insert (in C).
+/// The full-text index of memories: agent keys, the words, and the batch insert (in C).
 ///
 /// Each agent has a number in `memory_agent`; its key is `a` and that number in base 36. Every word
 /// of a memory is indexed as `<key>_<word>`, so a recall for one agent reads that agent's postings
-/// only. `memory_fts` is contentless (it keeps no copy of the text): removing a memory's tokens
-/// means handing FTS5 the same tokens again, which ``unindex(_:id:agent:text:tags:)`` rebuilds
-/// from the row with the same C tokenizer that indexed it.
+/// only. The words are what SQLite's `unicode61` tokenizer makes of the text (`words.c`), for
+/// inserts, queries and deletions alike. `memory_fts` is contentless (it keeps no copy of the
+/// text): removing a memory's tokens means handing FTS5 the same tokens again, which
+/// ``unindex(_:id:agent:text:tagText:)`` rebuilds from the row with the same tokenizer.
 enum MemoryIndex {
     /// The agent's key, or nil when the agent has never remembered anything (and `create` is false).
     static func key(_ db: Database, agent: String, create: Bool) throws -> String? {
@@ -20,22 +21,27 @@ enum MemoryIndex {
     }
 
     /// The words of `text` as `<key>_<word>` separated by spaces; with an empty key, the bare words.
-    static func scoped(_ text: String, key: String) -> String {
+    /// The index's own tokenizer splits and folds them (`unicode61`: letters and digits of any
+    /// script, case folded, diacritics removed), found through `db`'s FTS5.
+    static func scoped(_ db: Database, _ text: String, key: String) throws -> String {
         var text = text, key = key
-        return text.withUTF8 { t in
+        var out: UnsafeMutablePointer<CChar>?
+        var length = 0
+        let rc = text.withUTF8 { t in
             key.withUTF8 { k in
-                let cap = loom_memory_scoped_bound(t.count, k.count)
-                return String(unsafeUninitializedCapacity: cap) { out in
-                    loom_memory_scoped(chars(t.baseAddress), t.count, chars(k.baseAddress), k.count,
-                                       UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: CChar.self), cap)
-                }
+                loom_memory_scoped(db.sqliteConnection, chars(t.baseAddress), Int32(t.count), chars(k.baseAddress), Int32(k.count),
+                                   &out, &length)
             }
         }
+        defer { loom_memory_free(out) }
+        try check(rc, db)
+        guard let out else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: out, count: length), as: UTF8.self)
     }
 
-    /// Letters-and-digits runs of `text`, ASCII lower-cased: what the index and the queries see.
-    static func words(_ text: String) -> [String] {
-        scoped(text, key: "").split(separator: " ").map(String.init)
+    /// The words of `text` as the index sees them.
+    static func words(_ db: Database, _ text: String) throws -> [String] {
+        try scoped(db, text, key: "").split(separator: " ").map(String.init)
     }
 
     private static func chars(_ p: UnsafePointer<UInt8>?) -> UnsafePointer<CChar>? {
@@ -118,7 +124,7 @@ enum MemoryIndex {
         let key = try Self.key(db, agent: agent, create: true)!
         let tagwords = tagText.split(separator: " ").joined(separator: " ")
         try db.cachedStatement(sql: "INSERT INTO memory_fts (rowid, words, tagwords) VALUES (?, ?, ?)")
-            .execute(arguments: [id, scoped(text, key: key), scoped(tagwords, key: key)])
+            .execute(arguments: [id, try scoped(db, text, key: key), try scoped(db, tagwords, key: key)])
     }
 
     /// Removes the tokens of memory `id`, given the values it was indexed with.

@@ -41,10 +41,20 @@ public enum MemorySchema: Sendable {
                 DROP TABLE memory_fts;
                 CREATE VIRTUAL TABLE memory_fts USING fts5(words, tagwords, content = '', tokenize = "unicode61 tokenchars '_'");
                 """)
-            // The rows stay as they are; only their tokens are written again.
-            for row in try Row.fetchAll(db, sql: "SELECT id, agent, text, tags FROM memory ORDER BY id") {
-                try MemoryIndex.index(db, id: row[0], agent: row[1], text: row[2], tagText: row[3])
-            }
+            try indexAgain(db)
+        }
+        // Words by SQLite's own tokenizer instead of a byte-wise split that kept Unicode punctuation
+        // inside words (“deploy” was not found by deploy): every memory's tokens are written again.
+        migrator.registerMigration("v4: words by the index's tokenizer") { db in
+            try db.execute(sql: "INSERT INTO memory_fts (memory_fts) VALUES ('delete-all')")
+            try indexAgain(db)
+        }
+    }
+
+    /// Writes the tokens of every memory into an empty index; the rows stay as they are.
+    private static func indexAgain(_ db: Database) throws {
+        for row in try Row.fetchAll(db, sql: "SELECT id, agent, text, tags FROM memory ORDER BY id") {
+            try MemoryIndex.index(db, id: row[0], agent: row[1], text: row[2], tagText: row[3])
         }
     }
 }

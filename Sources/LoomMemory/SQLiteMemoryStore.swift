@@ -57,7 +57,7 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
     /// Agents that never remembered anything have no key and no tokens.
     static func ftsQuery(_ db: Database, _ query: String, agents: [String]) throws -> String? {
         let keys = try agents.compactMap { try MemoryIndex.key(db, agent: $0, create: false) }
-        let terms = keys.flatMap { MemoryIndex.scoped(query, key: $0).split(separator: " ") }
+        let terms = try keys.flatMap { try MemoryIndex.scoped(db, query, key: $0).split(separator: " ") }
         guard !terms.isEmpty else { return nil }
         return terms.map { "\"" + $0 + "\"" }.joined(separator: " OR ")
     }
@@ -217,7 +217,7 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
             for m in rows.map({ Self.memory($0) }) {
                 // The task key is part of what makes two memories the same lesson: equal notes
                 // about different tasks stay apart.
-                let key = m.agent + "\u{0}" + m.kind.rawValue + "\u{0}" + (m.task ?? "") + "\u{0}" + Self.normalized(m.text)
+                let key = m.agent + "\u{0}" + m.kind.rawValue + "\u{0}" + (m.task ?? "") + "\u{0}" + (try Self.normalized(db, m.text))
                 guard var newest = keep[key] else {
                     keep[key] = m
                     continue
@@ -289,9 +289,9 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
         }
     }
 
-    /// Lower case, words only, single spaces: what "near-duplicate" compares.
-    static func normalized(_ text: String) -> String {
-        MemoryIndex.words(text).joined(separator: " ")
+    /// The words as the index sees them, single spaces: what "near-duplicate" compares.
+    static func normalized(_ db: Database, _ text: String) throws -> String {
+        try MemoryIndex.words(db, text).joined(separator: " ")
     }
 
     public func forget(agent: String, id: Int64) throws -> Bool {

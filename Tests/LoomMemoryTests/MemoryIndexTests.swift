@@ -113,4 +113,57 @@ struct MemoryIndexTests {
         #expect(found.first?.memory.kind == .semantic)
         try Self.expectIndexMatchesTable(queue)
     }
+
+    @Test("a store indexed with the byte-wise words is indexed again: words next to Unicode punctuation are found")
+    func migratesByteWiseWords() throws {
+        let queue = try DatabaseQueue()
+        var migrator = DatabaseMigrator()
+        MemorySchema.register(in: &migrator)
+        try migrator.migrate(queue, upTo: "v3: contentless memory index")
+        // What version 3 wrote for this text: the quotes and the dash stayed inside the words.
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO memory_agent (id, name) VALUES (1, 'a');
+                INSERT INTO memory (id, agent, kind, text, tags, source_agent, source_node, created)
+                    VALUES (3, 'a', 'episodic', 'the “deploy” step—then', ' ops ', 'a', 'n', 1);
+                INSERT INTO memory_fts (rowid, words, tagwords) VALUES (3, 'a1_the a1_“deploy” a1_step—then', 'a1_ops');
+                """)
+        }
+        try migrator.migrate(queue)
+        let store = SQLiteMemoryStore(writer: queue)
+        for query in ["deploy", "step", "then"] {
+            #expect(try store.recall(agent: "a", query: query, options: RecallOptions()).map(\.memory.id) == [3], "recall '\(query)'")
+        }
+        try Self.expectIndexMatchesTable(queue)
+        // The old tokens are gone: forgetting the memory leaves an empty, consistent index.
+        #expect(try store.forget(agent: "a", id: 3))
+        try Self.expectIndexMatchesTable(queue, gone: ["deploy", "step", "then"])
+    }
+}
+
+@Suite("Memory words")
+struct MemoryWordTests {
+    @Test("words next to Unicode punctuation, in other scripts and cases are found, for their agent only")
+    func unicodeWords() throws {
+        let (_, store) = try MemoryIndexTests.open()
+        let texts = [
+            "the “deploy” step—then rollback…",
+            "«Grüße» aus Köln; ÉCLAIR recipe",
+            "日本語のテキスト、検索。",
+            "emoji🚀launch and a\u{00A0}nbsp",
+        ]
+        var ids: [Int64] = []
+        for t in texts { ids.append(try store.remember(Memory(agent: "a", text: t))) }
+        _ = try store.remember(Memory(agent: "b", text: "deploy rollback grüße éclair launch nbsp"))
+        let cases: [(String, Int64)] = [
+            ("deploy", ids[0]), ("rollback", ids[0]), ("step", ids[0]), ("then", ids[0]),
+            ("grüße", ids[1]), ("grusse", ids[1]) /* ß is not folded to ss: no match */, ("köln", ids[1]), ("KOLN", ids[1]),
+            ("eclair", ids[1]), ("Éclair", ids[1]), ("検索", ids[2]),
+            ("launch", ids[3]), ("emoji", ids[3]), ("nbsp", ids[3]),
+        ]
+        for (query, id) in cases {
+            let found = try store.recall(agent: "a", query: query, options: RecallOptions()).map(\.memory.id)
+            #expect(found == (query == "grusse" ? [] : [id]), "recall '\(query)'")
+        }
+    }
 }

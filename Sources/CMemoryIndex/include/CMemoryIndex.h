@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
+/* The index's tokenizer, open for a batch (words.c). */
+typedef struct LoomWords LoomWords;
+
 /* A byte string; p == NULL stands for SQL NULL. */
 typedef struct {
     const char *p;
@@ -42,13 +45,12 @@ int loom_memory_split_baseline(const char *rows_path, const char *index_path, in
 /* Removes a memory's tokens from the contentless index: the values must be the ones indexed. */
 int loom_memory_unindex(sqlite3 *db, int64_t id, LoomText key, LoomText text, LoomText tagwords);
 
-/* The words of text (ASCII letters and digits lower-cased, bytes >= 0x80 kept, anything else
-   separates) as "<key>_<word>" separated by single spaces; with an empty key, the bare words.
-   Writes at most cap bytes and returns the length of the whole result. The index, queries and
-   deletions all use this one function, so they always agree. */
-size_t loom_memory_scoped(const char *text, size_t len, const char *key, size_t keylen, char *out, size_t cap);
-
-/* The capacity loom_memory_scoped can need for a text of len bytes. */
-size_t loom_memory_scoped_bound(size_t len, size_t keylen);
+/* The words of text as the index sees them (SQLite's unicode61 tokenizer, through db's FTS5:
+   split at anything but letters and digits, case folded, diacritics removed), each written as
+   "<key>_<word>", separated by single spaces; with keylen 0, the bare words. *out is allocated
+   (release it with loom_memory_free) and NUL-terminated. Returns SQLITE_OK or an error code. The
+   index, queries and deletions all use this one tokenizer, so they always agree. */
+int loom_memory_scoped(sqlite3 *db, const char *text, int len, const char *key, int keylen, char **out, size_t *length);
+void loom_memory_free(char *p);
 
 #endif
