@@ -24,6 +24,7 @@ typedef struct {
     /* Batches committed by the row writer / indexed. */
     int committed;
     int rc;
+    char message[256]; /* the indexer's failure, written before its ROLLBACK */
     pthread_mutex_t lock;
     pthread_cond_t ready;
 } Split;
@@ -41,6 +42,7 @@ static void *indexer(void *arg) {
     LoomWords *tokenizer = NULL;
     int rc = loom_words_open(s->db, &tokenizer);
     if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(s->db, LOOM_MEMORY_INDEX_SQL, -1, &fts, NULL);
+    if (rc != SQLITE_OK) snprintf(s->message, sizeof s->message, "%s", sqlite3_errmsg(s->db));
     int batches = (s->count + s->batch - 1) / s->batch;
     for (int b = 0; rc == SQLITE_OK && b < batches; b++) {
         pthread_mutex_lock(&s->lock);
@@ -62,7 +64,12 @@ static void *indexer(void *arg) {
             rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
         }
         if (rc == SQLITE_OK) rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-        else sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            pthread_mutex_lock(&s->lock);
+            snprintf(s->message, sizeof s->message, "%s", rc == SQLITE_NOMEM ? sqlite3_errstr(rc) : sqlite3_errmsg(s->db));
+            pthread_mutex_unlock(&s->lock);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        }
     }
     sqlite3_finalize(fts);
     loom_words_close(tokenizer);
@@ -87,7 +94,8 @@ static int open_database(const char *path, sqlite3 **db, int mmap_bytes, int cac
 int loom_memory_split_baseline(const char *rows_path, const char *index_path, int mmap_bytes, int cache_kib,
                                const LoomMemoryRow *rows, int count, int batch,
                                double *acknowledged, double *indexed, char *error, size_t error_cap) {
-    if (count <= 0 || batch <= 0) return SQLITE_MISUSE;
+    if (count <= 0 || batch <= 0 || error_cap == 0) return SQLITE_MISUSE;
+    error[0] = 0;
     sqlite3 *rows_db = NULL, *index_db = NULL;
     int rc = open_database(rows_path, &rows_db, mmap_bytes, cache_kib);
     if (rc == SQLITE_OK) rc = open_database(index_path, &index_db, mmap_bytes, cache_kib);
@@ -108,6 +116,8 @@ int loom_memory_split_baseline(const char *rows_path, const char *index_path, in
         free(ids);
         sqlite3_close(rows_db);
         sqlite3_close(index_db);
+        pthread_mutex_destroy(&s.lock);
+        pthread_cond_destroy(&s.ready);
         snprintf(error, error_cap, "cannot start the indexer thread");
         return SQLITE_ERROR;
     }
@@ -124,8 +134,11 @@ int loom_memory_split_baseline(const char *rows_path, const char *index_path, in
             ids[i] = sqlite3_last_insert_rowid(rows_db);
         }
         if (rc == SQLITE_OK) rc = sqlite3_exec(rows_db, "COMMIT", NULL, NULL, NULL);
-        else sqlite3_exec(rows_db, "ROLLBACK", NULL, NULL, NULL);
-        if (rc != SQLITE_OK) break;
+        if (rc != SQLITE_OK) {
+            snprintf(error, error_cap, "rows: %s", sqlite3_errmsg(rows_db));
+            sqlite3_exec(rows_db, "ROLLBACK", NULL, NULL, NULL);
+            break;
+        }
         pthread_mutex_lock(&s.lock);
         s.committed = b + 1;
         pthread_cond_signal(&s.ready);
@@ -133,7 +146,7 @@ int loom_memory_split_baseline(const char *rows_path, const char *index_path, in
     }
     if (rc != SQLITE_OK) {
         /* Whatever failed (the statement, a batch), the indexer must not wait for more. */
-        snprintf(error, error_cap, "rows: %s", sqlite3_errmsg(rows_db));
+        if (!error[0]) snprintf(error, error_cap, "rows: %s", sqlite3_errmsg(rows_db));
         pthread_mutex_lock(&s.lock);
         if (s.rc == SQLITE_OK) s.rc = rc;
         pthread_cond_signal(&s.ready);
@@ -145,7 +158,7 @@ int loom_memory_split_baseline(const char *rows_path, const char *index_path, in
     *indexed = seconds_now() - start;
     if (rc == SQLITE_OK && s.rc != SQLITE_OK) {
         rc = s.rc;
-        snprintf(error, error_cap, "index: %s", sqlite3_errmsg(index_db));
+        snprintf(error, error_cap, "index: %s", s.message);
     }
     sqlite3_close(rows_db);
     sqlite3_close(index_db);

@@ -70,30 +70,77 @@ struct RunCommand: AsyncParsableCommand {
                 failed = true
             }
         }
+        // From here on SIGINT and SIGTERM are caught: with --serve the first one stops the node;
+        // one during the shutdown ends its grace at once (state is still saved).
+        let signals = SignalWatcher()
         if serve {
             do { try await n.watch() } catch { printError("warning: hot reload is off: \(error)") }
             printError("node '\(n.name)' serving, reloading changed agents and skills; SIGINT or SIGTERM stops it")
-            let signal = await Self.waitForTermination()
-            printError("\(signal): shutting down node '\(n.name)'")
+            let signal = await signals.next()
+            printError("\(signal): shutting down node '\(n.name)' (finishing accepted work for up to \(grace) s; again to stop now)")
+        }
+        signals.onSignal { name in
+            printError("\(name) again: ending the grace period, saving state")
+            Task { await n.hurry() }
         }
         await n.shutdown()
+        signals.cancel()
         if failed { throw ExitCode(1) }
     }
+}
 
-    /// Waits for SIGINT or SIGTERM; returns its name.
-    static func waitForTermination() async -> String {
-        let (stream, continuation) = AsyncStream<String>.makeStream()
-        var sources: [any DispatchSourceSignal] = []
+/// SIGINT and SIGTERM, caught from its creation until ``cancel()``: each arrival calls the handler
+/// of the moment (set by ``onSignal(_:)`` or ``next()``).
+final class SignalWatcher: @unchecked Sendable {
+    private let lock = NSLock()
+    private var handler: (@Sendable (String) -> Void)?
+    private var sources: [any DispatchSourceSignal] = []
+
+    init() {
         for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(name) }
+            source.setEventHandler { [weak self] in self?.arrived(name) }
             source.resume()
             sources.append(source)
         }
-        defer { sources.forEach { $0.cancel() } }
-        for await name in stream { return name }
-        return "end"
+    }
+
+    private func arrived(_ name: String) {
+        let h = lock.withLock { handler }
+        h?(name)
+    }
+
+    func onSignal(_ h: @escaping @Sendable (String) -> Void) {
+        lock.withLock { handler = h }
+    }
+
+    /// Waits for the next signal; returns its name.
+    func next() async -> String {
+        let once = Once()
+        return await withCheckedContinuation { (c: CheckedContinuation<String, Never>) in
+            once.set(c)
+            onSignal { name in once.resume(name) }
+        }
+    }
+
+    func cancel() {
+        lock.withLock { handler = nil }
+        sources.forEach { $0.cancel() }
+    }
+
+    /// A continuation resumed at most once.
+    private final class Once: @unchecked Sendable {
+        private let lock = NSLock()
+        private var continuation: CheckedContinuation<String, Never>?
+        func set(_ c: CheckedContinuation<String, Never>) { lock.withLock { continuation = c } }
+        func resume(_ name: String) {
+            let c = lock.withLock { () -> CheckedContinuation<String, Never>? in
+                defer { continuation = nil }
+                return continuation
+            }
+            c?.resume(returning: name)
+        }
     }
 }
 

@@ -66,6 +66,8 @@ public struct Audit: Sendable {
         options.fileRoots = ["tree": tree]
         options.limits = LuaLimits(timeout: .seconds(30), memory: 2 << 30)
         options.askTimeout = .seconds(600)
+        // The audit has its report when the task returns; nothing after it is waited for.
+        options.shutdownGrace = .zero
         options.idleTime = .seconds(3600)
         options.hostInbox = { agent, message in
             guard let t = message.table else { return }

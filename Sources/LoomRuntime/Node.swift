@@ -26,6 +26,10 @@ public actor Node {
     let directory: NodeDirectory
     private var loop: Task<Void, Never>?
     private var stopping = false
+    /// Set once the engine has shut down: deliveries from other nodes are answered, not run.
+    private var closed = false
+    private var hurried = false
+    private var shutdownTask: Task<Void, Never>?
     private var wakeup: CheckedContinuation<Void, Never>?
     private var lastFlush = ContinuousClock.now
     private var lastIdleCheck = ContinuousClock.now
@@ -139,12 +143,39 @@ public actor Node {
 
     /// Envelopes from another node of the process.
     func deliver(_ envelopes: [Envelope]) {
+        guard !closed else {
+            // Another node sent these before it saw this one go: asks get an error, sends a warning.
+            var dropped = 0
+            var replies: [Envelope] = []
+            for e in envelopes {
+                switch e.kind {
+                case .ask(let id):
+                    replies.append(Envelope(from: e.to, to: e.from, kind: .reply(id: id, result: .failure(ReplyError("node '\(name)' shut down"))), payload: .nil))
+                case .send: dropped += 1
+                case .reply: break
+                }
+            }
+            if dropped > 0 { engine.logger.warning("\(dropped) message(s) from other nodes arrived after shutdown and were dropped") }
+            returnToSenders(replies)
+            return
+        }
         for e in envelopes {
             if case .failure(let error) = engine.enqueue(e), case .ask(let id) = e.kind {
                 _ = engine.enqueue(Envelope(from: e.to, to: e.from, kind: .reply(id: id, result: .failure(error)), payload: .nil))
             }
         }
         poke()
+    }
+
+    /// Replies from a node that has shut down, sent straight to the asking nodes.
+    private func returnToSenders(_ replies: [Envelope]) {
+        guard !replies.isEmpty else { return }
+        let directory = directory
+        Task {
+            for (node, envelopes) in Dictionary(grouping: replies, by: { $0.to.node }) {
+                await directory.node(node)?.deliver(envelopes)
+            }
+        }
     }
 
     /// Re-reads the node from disk now: node.toml, lineage, skills and behaviours, all or nothing
@@ -202,47 +233,83 @@ public actor Node {
         if !stopping { reload() }
     }
 
-    /// Stops the scheduler, saves every active agent's state, and closes the VM.
+    /// Stops the node: refuses new work from the host, delivers what it has accepted for up to
+    /// `shutdownGrace` (see ``drain()``), saves every active agent's state, and closes the VM. A
+    /// second call waits for the first to finish.
     public func shutdown() async {
-        guard !stopping else { return }
+        if let stopped = shutdownTask {
+            await stopped.value
+            return
+        }
+        // A task of its own: the caller's cancellation does not cut the drain short (``hurry()`` does).
+        stopping = true   // from here on the host's new work is refused
+        let task = Task { await self.stop() }
+        shutdownTask = task
+        await task.value
+    }
+
+    /// Whether ``shutdown()`` has begun.
+    public var isShuttingDown: Bool { stopping }
+
+    /// Ends the grace period of a shutdown under way now (a second Ctrl-C): what is unfinished is
+    /// answered and counted, and state is saved.
+    public func hurry() {
+        hurried = true
+    }
+
+    private func stop() async {
         stopping = true
         watcher?.stop()
         watcher = nil
         poke()
         await loop?.value
         await drain()
+        // Asks that will not be answered now get an error at once rather than their timeout.
+        engine.failUnfinishedAsks(ReplyError("node '\(name)' shut down before answering"))
+        await sendOutbound()
+        closed = true
         engine.shutdown()
         directory.unregister(name)
     }
 
-    /// Delivers what the node accepted before it began to stop, for up to `shutdownGrace`: queued
-    /// messages run, handlers waiting on a sleep or an ask go on, replies from other nodes arrive.
-    /// New asks and sends from the host are refused meanwhile; messages from other nodes' agents
-    /// still come in (they were sent before those nodes knew). What is left is counted in a
-    /// warning, never dropped silently.
+    /// Delivers what the node accepted before it began to stop, for up to `shutdownGrace` (a
+    /// handler already running finishes first, within its own time budget), or until ``hurry()``:
+    /// queued messages run, handlers waiting on a sleep or an ask go on, replies from other nodes
+    /// arrive, and dirty state is flushed on the usual interval. This runs whether or not the node
+    /// was started. New asks and sends from the host are refused meanwhile; messages from other
+    /// nodes' agents still come in (they were sent before those nodes knew). What is left is
+    /// counted in a warning, never dropped silently.
     private func drain() async {
         let clock = ContinuousClock()
         let deadline = clock.now + engine.options.shutdownGrace
-        while clock.now < deadline {
+        var over: Bool { hurried || clock.now >= deadline }
+        while !over {
             // The node's own work runs without leaving the actor, 50 ms at a time: a suspension
             // can wait long for a busy thread pool, and nothing else of this node needs the actor
-            // now but deliveries from other nodes, which get their turn between slices.
+            // now but deliveries from other nodes, which get their turn between slices. Small
+            // steps, so that the deadline is looked at often.
             let slice = min(clock.now + .milliseconds(50), deadline)
-            repeat { engine.step(budget: 2048) } while engine.hasWork && clock.now < slice
+            repeat { engine.step(budget: 32) } while engine.hasWork && clock.now < slice && !hurried
             await sendOutbound()
+            if clock.now - lastFlush >= engine.options.flushInterval {
+                engine.flush()
+                lastFlush = clock.now
+            }
             if engine.hasWork || !engine.outbound.isEmpty {
                 await Task.yield()
                 continue
             }
             guard engine.unfinished > 0 else { return }
             // Waiting on a timer (a sleep, a restart's backoff) or on another node: look again
-            // when the timer is due, and at least every 10 ms.
+            // when the timer is due, and at least every 10 ms. (This runs in the shutdown's own
+            // task, which nobody cancels: a cancelled caller cannot turn the sleep into a spin.)
             let until = min(engine.nextDeadline ?? deadline, deadline, clock.now + .milliseconds(10))
             try? await Task.sleep(until: until, clock: .continuous)
         }
         let left = engine.unfinished
         if left > 0 {
-            engine.logger.warning("shutdown: \(left) message(s) or handler(s) still unfinished after the grace period of \(engine.options.shutdownGrace) (\(engine.unfinishedSummary)); state is saved as it is")
+            let why = hurried ? "when told to hurry" : "after the grace period of \(engine.options.shutdownGrace)"
+            engine.logger.warning("shutdown: \(left) message(s) or handler(s) still unfinished \(why) (\(engine.unfinishedSummary)); state is saved as it is")
         }
     }
 

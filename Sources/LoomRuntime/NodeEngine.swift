@@ -994,6 +994,20 @@ final class NodeEngine {
         }
     }
 
+    /// Answers with `error` every ask still queued in a mailbox, or being handled: at the end of a shutdown's grace, nobody will answer them otherwise. Replies to
+    /// other nodes go to `outbound`.
+    func failUnfinishedAsks(_ error: ReplyError) {
+        for slot in agents.values {
+            if let running = slot.runningEnvelope, case .ask = running.kind {
+                slot.runningEnvelope = nil
+                reply(to: running, .failure(error))
+            }
+            for envelope in slot.mailbox {
+                if case .ask = envelope.kind { reply(to: envelope, .failure(error)) }
+            }
+        }
+    }
+
     /// Saves every active agent, fails every waiting external ask, and closes the VM.
     func shutdown() {
         flush(agents.values.filter { $0.env != nil })

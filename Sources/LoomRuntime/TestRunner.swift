@@ -116,6 +116,9 @@ public struct TestRunner: Sendable {
         options.testAgent = true
         options.limits = LuaLimits(timeout: timeout, memory: 256 << 20)
         options.askTimeout = timeout + .seconds(1)
+        // The tests have their results: what a test left running (a hung handler, a queued ask
+        // whose caller timed out) is not waited for.
+        options.shutdownGrace = .zero
         var logger = Logger(label: "loom.test")
         logger.logLevel = .critical
         let node: Node

@@ -38,9 +38,12 @@ struct ShutdownTests {
         ])
         var options = NodeOptions()
         options.flushInterval = .seconds(60)
-        // Never started: everything below waits in mailboxes until shutdown.
+        // Never started: one step runs the sender, whose 300 sends wait in the mail (inside the VM);
+        // the counter's 200 wait in its host mailbox.
         let node = try Node(directory: f.path("n"), options: options, directory: NodeDirectory())
-        try await node.sendAll((1...200).map { ("counter", .integer(Int64($0))) } + [("sender", 300)])
+        try await node.sendAll([("sender", 300)] + (1...200).map { ("counter", .integer(Int64($0))) })
+        let queued = await node.stepOnce()
+        #expect(queued.mail == 300 && queued.mailboxes == 200)
         await node.shutdown()
         let saved = try await Self.saved(f, "counter", "other")
         let expected: [LuaValue] = [["n": 200, "sum": 20_100], ["n": 300, "sum": 45_150]]
@@ -61,8 +64,7 @@ struct ShutdownTests {
         ])
         let node = try await start(f)
         try await node.send("napper", "woke")
-        // Let the handler start and yield in its sleep.
-        try await Task.sleep(for: .milliseconds(50))
+        try await Self.until { await node.partWay("napper") }
         await node.shutdown()
         #expect(try await Self.saved(f, "napper") == [["started": true, "done": "woke"]])
     }
@@ -84,16 +86,86 @@ struct ShutdownTests {
         let node = try Node(directory: f.path("n"), options: options, directory: NodeDirectory(), logger: logs.logger)
         await node.start()
         try await node.sendAll([("slow", 1), ("slow", 2)])
-        try await Task.sleep(for: .milliseconds(50))
+        try await Self.until { await node.partWay("slow") }
         let clock = ContinuousClock()
-        let took = await clock.measure { await node.shutdown() }
-        #expect(took < .seconds(10))   // far below the handler's 30 s sleep, however loaded the machine
+        let began = clock.now
+        let stopping = Task { await node.shutdown() }
+        // While it drains, the host's new work is refused.
+        try await Self.until { await node.isShuttingDown }
+        await #expect(throws: ReplyError.self) { try await node.ask("slow", 3) }
+        await stopping.value
+        let took = clock.now - began
+        // The grace is waited for, and bounds the wait: far below the handler's 30 s sleep.
+        #expect(took >= .milliseconds(300) && took < .seconds(10))
         #expect(logs.contains("shutdown: 2 message(s) or handler(s) still unfinished"))
         #expect(logs.contains("'slow' (active): 1 queued, a handler part-way"))
         // The first message's handler ran up to its sleep (its state change is saved); the second
         // never started.
         #expect(try await Self.saved(f, "slow") == [1])
         await #expect(throws: ReplyError.self) { try await node.send("slow", 3) }
+    }
+
+    @Test("an ask from another node that the grace does not let finish is answered at once, not at its timeout")
+    func unfinishedRemoteAskAnswered() async throws {
+        let f = try NodeFixture(nodes: [
+            "left": (parents: [], agents: ["caller": (uses: [], lua: """
+                function on_task() local r, err = ask("right/slow", 1, {timeout = 60}) return err end
+                """)], skills: [:]),
+            "right": (parents: [], agents: ["slow": (uses: [], lua: "function on_task() sleep(60) return 'late' end")], skills: [:]),
+        ])
+        let directory = NodeDirectory()
+        var options = NodeOptions()
+        options.shutdownGrace = .milliseconds(200)
+        let left = try await start(f, "left", directory: directory)
+        let right = try await start(f, "right", options: options, directory: directory)
+        let clock = ContinuousClock()
+        let began = clock.now
+        let answer = Task { try await left.ask("caller", .nil, timeout: .seconds(120)) }
+        try await Self.until { await right.partWay("slow") }
+        await right.shutdown()
+        #expect(try await answer.value == "node 'right' shut down before answering")
+        #expect(clock.now - began < .seconds(30))
+        await left.shutdown()
+        // A message that reaches the node after it has closed is reported, not run.
+        let logs = CapturedLogs()
+        let late = try Node(directory: f.path("right"), options: options, directory: NodeDirectory(), logger: logs.logger)
+        await late.shutdown()
+        await late.deliver([Envelope(from: Address(node: "left", agent: "caller"), to: Address(node: "right", agent: "slow"),
+                                     kind: .send, payload: 1)])
+        #expect(logs.contains("1 message(s) from other nodes arrived after shutdown and were dropped"))
+    }
+
+    @Test("a second shutdown waits for the first; hurry ends the grace at once")
+    func secondShutdownWaits() async throws {
+        let f = try single(["slow": "function on_message() state.n = 1 sleep(60) end function on_task() return state.n or 0 end"])
+        var options = NodeOptions()
+        options.shutdownGrace = .seconds(60)
+        let node = try await start(f, options: options)
+        try await node.send("slow", 1)
+        try await Self.until { await node.partWay("slow") }
+        let first = Task { await node.shutdown() }
+        try await Self.until { await node.isShuttingDown }
+        let clock = ContinuousClock()
+        let began = clock.now
+        let second = Task { await node.shutdown(); return clock.now }
+        try await Task.sleep(for: .milliseconds(100))
+        await node.hurry()
+        let secondDone = await second.value
+        await first.value
+        // The second call returned only once the first had finished, after the hurry.
+        #expect(secondDone - began >= .milliseconds(100))
+        #expect(clock.now - began < .seconds(30))
+        #expect(try await Self.saved(f, "slow") == [1])
+    }
+
+    /// Waits (up to 10 s) until `condition` holds.
+    static func until(_ condition: () async -> Bool) async throws {
+        let clock = ContinuousClock()
+        let limit = clock.now + .seconds(10)
+        while !(await condition()) {
+            guard clock.now < limit else { throw ReplyError("condition not met within 10 s") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     @Test("messages to a node that has shut down: an ask fails, a send is reported")
@@ -118,4 +190,15 @@ struct ShutdownTests {
         await left.shutdown()
         #expect(logs.contains("1 message(s) to node 'right' dropped: no such node in this process"))
     }
+}
+
+extension Node {
+    /// Runs one handler step; returns how many messages wait in the mail and in host mailboxes.
+    func stepOnce() -> (mail: Int, mailboxes: Int) {
+        engine.step(budget: 1)
+        return (engine.mail.pending, engine.agents.values.reduce(0) { $0 + $1.mailbox.count })
+    }
+
+    /// Whether the agent's handler is part-way (in a sleep or an ask).
+    func partWay(_ agent: String) -> Bool { engine.agents[agent]?.running != nil }
 }
