@@ -283,6 +283,7 @@ public actor Node {
         let clock = ContinuousClock()
         let deadline = clock.now + engine.options.shutdownGrace
         var over: Bool { hurried || clock.now >= deadline }
+        var cannotFinish = false
         while !over {
             // The node's own work runs without leaving the actor, 50 ms at a time: a suspension
             // can wait long for a busy thread pool, and nothing else of this node needs the actor
@@ -300,6 +301,12 @@ public actor Node {
                 continue
             }
             guard engine.unfinished > 0 else { return }
+            // Handlers asleep past the deadline (an agent that wakes every minute) cannot finish in
+            // the grace: no use waiting for them.
+            guard engine.canFinishSomething(before: deadline) else {
+                cannotFinish = true
+                break
+            }
             // Waiting on a timer (a sleep, a restart's backoff) or on another node: look again
             // when the timer is due, and at least every 10 ms. (This runs in the shutdown's own
             // task, which nobody cancels: a cancelled caller cannot turn the sleep into a spin.)
@@ -308,7 +315,9 @@ public actor Node {
         }
         let left = engine.unfinished
         if left > 0 {
-            let why = hurried ? "when told to hurry" : "after the grace period of \(engine.options.shutdownGrace)"
+            let why = hurried ? "when told to hurry"
+                : cannotFinish ? "that could not finish within the grace period of \(engine.options.shutdownGrace)"
+                : "after the grace period of \(engine.options.shutdownGrace)"
             engine.logger.warning("shutdown: \(left) message(s) or handler(s) still unfinished \(why) (\(engine.unfinishedSummary)); state is saved as it is")
         }
     }

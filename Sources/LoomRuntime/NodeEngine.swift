@@ -499,6 +499,7 @@ final class NodeEngine {
     private func wake(_ slot: AgentSlot, with values: [LuaValue]) {
         slot.resumeWith = values
         slot.waiting = false
+        slot.sleepsUntil = nil
         schedule(slot)
     }
 
@@ -545,6 +546,25 @@ final class NodeEngine {
         agents.values.reduce(mail.pending) { sum, slot in
             slot.state == .failed ? sum : sum + slot.mailbox.count + (slot.running == nil ? 0 : 1)
         }
+    }
+
+    /// Whether waiting until `deadline` can still finish something: work is queued that can run by
+    /// then, or a handler waits on an ask (a reply may come) or on a sleep that ends by then. A
+    /// handler asleep past the deadline holds its agent's later messages too.
+    func canFinishSomething(before deadline: ContinuousClock.Instant) -> Bool {
+        if hasWork || mail.pending > 0 || !outbound.isEmpty { return true }
+        for slot in agents.values where slot.state != .failed {
+            if slot.running != nil {
+                guard let until = slot.sleepsUntil else { return true }
+                if until <= deadline { return true }
+                continue
+            }
+            if !slot.mailbox.isEmpty {
+                if let backoff = slot.backoffUntil, backoff > deadline { continue }
+                return true
+            }
+        }
+        return false
     }
 
     /// What is unfinished, for the shutdown's warning: the agents with the most waiting, at most five.
@@ -882,6 +902,7 @@ final class NodeEngine {
         case "loom.sleep":
             let duration = seconds(values[safe: 1]) ?? .zero
             slot.waiting = true
+            slot.sleepsUntil = clock.now + duration
             addTimer(Timer(deadline: clock.now + duration, action: .wake(slot.name)))
         default:
             handlerFailed(slot, LuaError(kind: .runtime, message: "a handler yielded outside a coroutine of its own "
@@ -1054,9 +1075,17 @@ final class AgentSlot {
             if id > 0 { mail?.setBacklog(id, mailbox.count) }
         }
     }
-    var running: LuaCoroutine? { didSet { notReady() } }
+    /// The handler in flight (a new one, or none, also ends any sleep of the one before).
+    var running: LuaCoroutine? {
+        didSet {
+            notReady()
+            sleepsUntil = nil
+        }
+    }
     var runningEnvelope: Envelope?
     var waiting = false { didSet { notReady() } }
+    /// When the handler's `sleep` ends, while it sleeps.
+    var sleepsUntil: ContinuousClock.Instant?
     var resumeWith: [LuaValue]? { didSet { notReady() } }
     var group: Group?
     var lastActive = ContinuousClock.now
