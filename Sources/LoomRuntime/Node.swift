@@ -134,6 +134,7 @@ public actor Node {
 
     /// Bytes the node's VM holds after a full garbage collection.
     public func memoryInUse() -> Int {
+        guard !closed else { return 0 }
         engine.lua.collectGarbage()
         return engine.lua.memoryUsed
     }
@@ -182,6 +183,11 @@ public actor Node {
     /// (see ``ReloadOutcome``).
     @discardableResult
     public func reload() -> ReloadOutcome {
+        guard !stopping else {
+            var refused = ReloadOutcome()
+            refused.error = "node '\(name)' is shutting down: not reloaded"
+            return refused
+        }
         let outcome = engine.reload()
         reloadCount += 1
         lastReload = outcome
@@ -194,6 +200,7 @@ public actor Node {
     /// reloads after changes settle: a burst of writes with less than `quiet` between them
     /// becomes one reload.
     public func watch(quiet: Duration = .milliseconds(40)) throws {
+        guard !stopping else { throw ReplyError("node '\(name)' is shutting down: not watching") }
         self.quiet = quiet
         try rewatch()
     }

@@ -158,6 +158,11 @@ struct ShutdownTests {
         #expect(secondDone - began >= .milliseconds(100))
         #expect(clock.now - began < .seconds(30))
         #expect(try await Self.saved(f, "slow") == [1])
+        // A node that has shut down refuses to reload or watch, and holds no VM.
+        #expect(await node.reload().error?.contains("is shutting down") == true)
+        await #expect(throws: ReplyError.self) { try await node.watch() }
+        #expect(await node.memoryInUse() == 0)
+        #expect(await node.agents().map(\.name) == ["slow"])
     }
 
     @Test("a handler asleep past the grace is not waited for; one that wakes within it is")
