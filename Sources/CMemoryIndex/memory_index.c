@@ -79,12 +79,10 @@ int loom_memory_insert_transaction(sqlite3 *db, const LoomMemoryRow *rows, int c
     return rc;
 }
 
-int loom_memory_unindex(sqlite3 *db, int64_t id, LoomText key, LoomText text, LoomText tagwords) {
+int loom_memory_unindex(sqlite3 *db, LoomWords *tokenizer, int64_t id, LoomText key, LoomText text, LoomText tagwords) {
     sqlite3_stmt *s = NULL;
     LoomBuffer words = {NULL, 0}, tags = {NULL, 0};
-    LoomWords *tokenizer = NULL;
-    int rc = loom_words_open(db, &tokenizer);
-    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db,
+    int rc = sqlite3_prepare_v2(db,
         "INSERT INTO memory_fts (memory_fts, rowid, words, tagwords) VALUES ('delete', ?, ?, ?)", -1, &s, NULL);
     if (rc == SQLITE_OK) {
         size_t wn = loom_memory_scope_into(tokenizer, &words, text, key);
@@ -100,7 +98,6 @@ int loom_memory_unindex(sqlite3 *db, int64_t id, LoomText key, LoomText text, Lo
         }
     }
     sqlite3_finalize(s);
-    loom_words_close(tokenizer);
     free(words.p);
     free(tags.p);
     return rc;

@@ -18,10 +18,6 @@ typedef struct {
 /* Binds a row's 15 columns to a statement prepared from LOOM_MEMORY_INSERT_SQL (id NULL when 0). */
 void loom_memory_bind_row(sqlite3_stmt *row, const LoomMemoryRow *m);
 
-/* The index's tokenizer (unicode61, through the connection's FTS5): one for a batch, closed after. */
-int loom_words_open(sqlite3 *db, LoomWords **out);
-void loom_words_close(LoomWords *words);
-
 /* Writes text's words as "<key>_<word>" separated by single spaces (bare words with an empty key)
    into buf, grown as needed and NUL-terminated; returns the length, or (size_t)-1 on failure. */
 size_t loom_memory_scope_into(LoomWords *words, LoomBuffer *buf, LoomText text, LoomText key);

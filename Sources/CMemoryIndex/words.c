@@ -97,15 +97,11 @@ size_t loom_memory_scope_into(LoomWords *w, LoomBuffer *buf, LoomText text, Loom
     return s.length;
 }
 
-int loom_memory_scoped(sqlite3 *db, const char *text, int len, const char *key, int keylen, char **out, size_t *length) {
+int loom_words_scoped(LoomWords *w, const char *text, int len, const char *key, int keylen, char **out, size_t *length) {
     *out = NULL;
     *length = 0;
-    LoomWords *w = NULL;
-    int rc = loom_words_open(db, &w);
-    if (rc != SQLITE_OK) return rc;
     LoomBuffer buf = {NULL, 0};
     size_t n = loom_memory_scope_into(w, &buf, (LoomText){text, len}, (LoomText){key, keylen});
-    loom_words_close(w);
     if (n == (size_t)-1) {
         free(buf.p);
         return SQLITE_NOMEM;

@@ -71,7 +71,8 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         // From here on SIGINT and SIGTERM are caught: with --serve the first one stops the node;
-        // one during the shutdown ends its grace at once (state is still saved).
+        // one during the shutdown ends its grace at once (state is still saved); one more exits
+        // at once (state changed since the last flush is lost).
         let signals = SignalWatcher()
         if serve {
             do { try await n.watch() } catch { printError("warning: hot reload is off: \(error)") }
@@ -79,9 +80,15 @@ struct RunCommand: AsyncParsableCommand {
             let signal = await signals.next()
             printError("\(signal): shutting down node '\(n.name)' (finishing accepted work for up to \(grace) s; again to stop now)")
         }
+        let hurried = OnceFlag()
         signals.onSignal { name in
-            printError("\(name) again: ending the grace period, saving state")
-            Task { await n.hurry() }
+            if hurried.set() {
+                printError("\(name): ending the grace period, saving state")
+                Task { await n.hurry() }
+            } else {
+                printError("\(name) again: exiting without saving")
+                Glibc.exit(130)
+            }
         }
         await n.shutdown()
         signals.cancel()
@@ -89,11 +96,25 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
+/// A flag set once: `set()` is true for the first call only.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var isSet = false
+    func set() -> Bool {
+        lock.withLock {
+            defer { isSet = true }
+            return !isSet
+        }
+    }
+}
+
 /// SIGINT and SIGTERM, caught from its creation until ``cancel()``: each arrival calls the handler
-/// of the moment (set by ``onSignal(_:)`` or ``next()``).
+/// of the moment (set by ``onSignal(_:)`` or ``next()``); one that arrives while there is none
+/// waits for the next handler, so no signal is lost.
 final class SignalWatcher: @unchecked Sendable {
     private let lock = NSLock()
     private var handler: (@Sendable (String) -> Void)?
+    private var pending: [String] = []
     private var sources: [any DispatchSourceSignal] = []
 
     init() {
@@ -107,21 +128,38 @@ final class SignalWatcher: @unchecked Sendable {
     }
 
     private func arrived(_ name: String) {
-        let h = lock.withLock { handler }
+        let h = lock.withLock { () -> (@Sendable (String) -> Void)? in
+            if handler == nil { pending.append(name) }
+            return handler
+        }
         h?(name)
     }
 
+    /// Calls `h` for every signal from now on, and at once for any that arrived with no handler.
     func onSignal(_ h: @escaping @Sendable (String) -> Void) {
-        lock.withLock { handler = h }
+        let waiting = lock.withLock { () -> [String] in
+            handler = h
+            defer { pending.removeAll() }
+            return pending
+        }
+        waiting.forEach(h)
     }
 
-    /// Waits for the next signal; returns its name.
+    /// Waits for the next signal (or takes one that arrived with no handler); returns its name.
     func next() async -> String {
+        if let waiting = lock.withLock({ pending.isEmpty ? nil : pending.removeFirst() }) { return waiting }
         let once = Once()
         return await withCheckedContinuation { (c: CheckedContinuation<String, Never>) in
             once.set(c)
-            onSignal { name in once.resume(name) }
+            onSignal { [weak self] name in
+                // The first signal resumes the wait; any after it wait for the next handler.
+                if !once.resume(name) { self?.keep(name) }
+            }
         }
+    }
+
+    private func keep(_ name: String) {
+        lock.withLock { pending.append(name) }
     }
 
     func cancel() {
@@ -134,12 +172,14 @@ final class SignalWatcher: @unchecked Sendable {
         private let lock = NSLock()
         private var continuation: CheckedContinuation<String, Never>?
         func set(_ c: CheckedContinuation<String, Never>) { lock.withLock { continuation = c } }
-        func resume(_ name: String) {
+        /// Whether this call resumed it.
+        func resume(_ name: String) -> Bool {
             let c = lock.withLock { () -> CheckedContinuation<String, Never>? in
                 defer { continuation = nil }
                 return continuation
             }
             c?.resume(returning: name)
+            return c != nil
         }
     }
 }

@@ -8,7 +8,7 @@ import GRDB
 /// only. The words are what SQLite's `unicode61` tokenizer makes of the text (`words.c`), for
 /// inserts, queries and deletions alike. `memory_fts` is contentless (it keeps no copy of the
 /// text): removing a memory's tokens means handing FTS5 the same tokens again, which
-/// ``unindex(_:id:agent:text:tagText:)`` rebuilds from the row with the same tokenizer.
+/// ``unindex(_:_:id:agent:text:tagText:)`` rebuilds from the row with the same tokenizer.
 enum MemoryIndex {
     /// The agent's key, or nil when the agent has never remembered anything (and `create` is false).
     static func key(_ db: Database, agent: String, create: Bool) throws -> String? {
@@ -18,30 +18,6 @@ enum MemoryIndex {
         guard create else { return nil }
         try db.cachedStatement(sql: "INSERT INTO memory_agent (name) VALUES (?)").execute(arguments: [agent])
         return "a" + String(db.lastInsertedRowID, radix: 36)
-    }
-
-    /// The words of `text` as `<key>_<word>` separated by spaces; with an empty key, the bare words.
-    /// The index's own tokenizer splits and folds them (`unicode61`: letters and digits of any
-    /// script, case folded, diacritics removed), found through `db`'s FTS5.
-    static func scoped(_ db: Database, _ text: String, key: String) throws -> String {
-        var text = text, key = key
-        var out: UnsafeMutablePointer<CChar>?
-        var length = 0
-        let rc = text.withUTF8 { t in
-            key.withUTF8 { k in
-                loom_memory_scoped(db.sqliteConnection, chars(t.baseAddress), Int32(t.count), chars(k.baseAddress), Int32(k.count),
-                                   &out, &length)
-            }
-        }
-        defer { loom_memory_free(out) }
-        try check(rc, db)
-        guard let out else { return "" }
-        return String(decoding: UnsafeRawBufferPointer(start: out, count: length), as: UTF8.self)
-    }
-
-    /// The words of `text` as the index sees them.
-    static func words(_ db: Database, _ text: String) throws -> [String] {
-        try scoped(db, text, key: "").split(separator: " ").map(String.init)
     }
 
     private static func chars(_ p: UnsafePointer<UInt8>?) -> UnsafePointer<CChar>? {
@@ -119,23 +95,23 @@ enum MemoryIndex {
 
     private static let fields = 10
 
-    /// Writes the tokens of an existing memory row (the migration that rebuilds the index).
-    static func index(_ db: Database, id: Int64, agent: String, text: String, tagText: String) throws {
+    /// Writes the tokens of an existing memory row (the migrations that rebuild the index).
+    static func index(_ db: Database, _ words: MemoryWords, id: Int64, agent: String, text: String, tagText: String) throws {
         let key = try Self.key(db, agent: agent, create: true)!
         let tagwords = tagText.split(separator: " ").joined(separator: " ")
         try db.cachedStatement(sql: "INSERT INTO memory_fts (rowid, words, tagwords) VALUES (?, ?, ?)")
-            .execute(arguments: [id, try scoped(db, text, key: key), try scoped(db, tagwords, key: key)])
+            .execute(arguments: [id, try words.scoped(text, key: key), try words.scoped(tagwords, key: key)])
     }
 
     /// Removes the tokens of memory `id`, given the values it was indexed with.
-    static func unindex(_ db: Database, id: Int64, agent: String, text: String, tagText: String) throws {
+    static func unindex(_ db: Database, _ words: MemoryWords, id: Int64, agent: String, text: String, tagText: String) throws {
         guard let key = try Self.key(db, agent: agent, create: false) else { return }
         let tagwords = tagText.split(separator: " ").joined(separator: " ")
         var key8 = key, text8 = text, tags8 = tagwords
         let rc = key8.withUTF8 { k in
             text8.withUTF8 { t in
                 tags8.withUTF8 { g in
-                    loom_memory_unindex(db.sqliteConnection, id, span(k), span(t), span(g))
+                    loom_memory_unindex(db.sqliteConnection, words.pointer, id, span(k), span(t), span(g))
                 }
             }
         }

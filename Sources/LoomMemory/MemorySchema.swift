@@ -53,8 +53,10 @@ public enum MemorySchema: Sendable {
 
     /// Writes the tokens of every memory into an empty index; the rows stay as they are.
     private static func indexAgain(_ db: Database) throws {
-        for row in try Row.fetchAll(db, sql: "SELECT id, agent, text, tags FROM memory ORDER BY id") {
-            try MemoryIndex.index(db, id: row[0], agent: row[1], text: row[2], tagText: row[3])
+        let words = try MemoryWords(db)
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, agent, text, tags FROM memory ORDER BY id")
+        while let row = try rows.next() {
+            try MemoryIndex.index(db, words, id: row[0], agent: row[1], text: row[2], tagText: row[3])
         }
     }
 }

@@ -43,8 +43,9 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
     /// Deletes memories (and their index entries) matching `condition`; returns how many.
     static func delete(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> Int {
         let rows = try Row.fetchAll(db, sql: "SELECT id, agent, text, tags FROM memory WHERE \(condition)", arguments: arguments)
+        let words = rows.isEmpty ? nil : try MemoryWords(db)
         for row in rows {
-            try MemoryIndex.unindex(db, id: row[0], agent: row[1], text: row[2], tagText: row[3])
+            try MemoryIndex.unindex(db, words!, id: row[0], agent: row[1], text: row[2], tagText: row[3])
         }
         try db.execute(sql: "DELETE FROM memory WHERE \(condition)", arguments: arguments)
         return db.changesCount
@@ -57,7 +58,8 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
     /// Agents that never remembered anything have no key and no tokens.
     static func ftsQuery(_ db: Database, _ query: String, agents: [String]) throws -> String? {
         let keys = try agents.compactMap { try MemoryIndex.key(db, agent: $0, create: false) }
-        let terms = try keys.flatMap { try MemoryIndex.scoped(db, query, key: $0).split(separator: " ") }
+        let words = keys.isEmpty ? [] : try MemoryWords(db).words(query)
+        let terms = keys.flatMap { key in words.map { key + "_" + $0 } }
         guard !terms.isEmpty else { return nil }
         return terms.map { "\"" + $0 + "\"" }.joined(separator: " OR ")
     }
@@ -209,15 +211,17 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
             // 1. Expired memories go.
             report.expired = try Self.delete(db, where: "expires IS NOT NULL AND expires <= ?" + scope,
                                              StatementArguments([now] + args))
-            // 2. Near-duplicates of one agent (same task, same words, case and punctuation aside) merge into
-            //    the newest: use counts add up, the newest outcome stays, importance is the highest.
+            // 2. Near-duplicates of one agent (same task, same words, case, diacritics and punctuation
+            //    aside, as the index folds them) merge into the newest: use counts add up, the newest
+            //    outcome stays, importance is the highest.
+            let words = try MemoryWords(db)
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM memory WHERE agent != ?" + scope + " ORDER BY agent, created DESC, id DESC",
                                         arguments: StatementArguments([Commons.agent] + args))
             var keep: [String: Memory] = [:]
             for m in rows.map({ Self.memory($0) }) {
                 // The task key is part of what makes two memories the same lesson: equal notes
                 // about different tasks stay apart.
-                let key = m.agent + "\u{0}" + m.kind.rawValue + "\u{0}" + (m.task ?? "") + "\u{0}" + (try Self.normalized(db, m.text))
+                let key = m.agent + "\u{0}" + m.kind.rawValue + "\u{0}" + (m.task ?? "") + "\u{0}" + (try Self.normalized(words, m.text))
                 guard var newest = keep[key] else {
                     keep[key] = m
                     continue
@@ -230,7 +234,7 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
                 _ = try Self.delete(db, where: "id = ?", [m.id])
                 // The index loses the newest's tokens as they are stored now, then gets them with the merged tags.
                 let stored = try String.fetchOne(db, sql: "SELECT tags FROM memory WHERE id = ?", arguments: [newest.id]) ?? ""
-                try MemoryIndex.unindex(db, id: newest.id, agent: newest.agent, text: newest.text, tagText: stored)
+                try MemoryIndex.unindex(db, words, id: newest.id, agent: newest.agent, text: newest.text, tagText: stored)
                 try db.execute(sql: "DELETE FROM memory WHERE id = ?", arguments: [newest.id])
                 _ = try MemoryIndex.insert(db, [newest], keepIDs: true)
                 report.merged += 1
@@ -290,8 +294,8 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
     }
 
     /// The words as the index sees them, single spaces: what "near-duplicate" compares.
-    static func normalized(_ db: Database, _ text: String) throws -> String {
-        try MemoryIndex.words(db, text).joined(separator: " ")
+    static func normalized(_ words: MemoryWords, _ text: String) throws -> String {
+        try words.words(text).joined(separator: " ")
     }
 
     public func forget(agent: String, id: Int64) throws -> Bool {

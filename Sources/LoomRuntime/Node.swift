@@ -26,7 +26,7 @@ public actor Node {
     let directory: NodeDirectory
     private var loop: Task<Void, Never>?
     private var stopping = false
-    /// Set once the engine has shut down: deliveries from other nodes are answered, not run.
+    /// Set once the drain is over: deliveries from other nodes are answered or reported, not run.
     private var closed = false
     private var hurried = false
     private var shutdownTask: Task<Void, Never>?
@@ -261,6 +261,7 @@ public actor Node {
     /// Ends the grace period of a shutdown under way now (a second Ctrl-C): what is unfinished is
     /// answered and counted, and state is saved.
     public func hurry() {
+        guard stopping else { return }   // before a shutdown there is no grace to end
         hurried = true
     }
 
@@ -271,10 +272,12 @@ public actor Node {
         poke()
         await loop?.value
         await drain()
+        // From here on deliveries from other nodes are answered or reported, not queued: the last
+        // `sendOutbound` below suspends, and anything queued now would never run.
+        closed = true
         // Asks that will not be answered now get an error at once rather than their timeout.
         engine.failUnfinishedAsks(ReplyError("node '\(name)' shut down before answering"))
         await sendOutbound()
-        closed = true
         engine.shutdown()
         directory.unregister(name)
     }
@@ -297,7 +300,7 @@ public actor Node {
             // now but deliveries from other nodes, which get their turn between slices. Small
             // steps, so that the deadline is looked at often.
             let slice = min(clock.now + .milliseconds(50), deadline)
-            repeat { engine.step(budget: 32) } while engine.hasWork && clock.now < slice && !hurried
+            repeat { engine.step(budget: 32) } while engine.hasWork && clock.now < slice
             await sendOutbound()
             if clock.now - lastFlush >= engine.options.flushInterval {
                 engine.flush()

@@ -166,4 +166,15 @@ struct MemoryWordTests {
             #expect(found == (query == "grusse" ? [] : [id]), "recall '\(query)'")
         }
     }
+
+    @Test("a query's words are alternatives, even when one ends in a character that joins the next space")
+    func queryWordsSplitByBytes() throws {
+        let (_, store) = try MemoryIndexTests.open()
+        // U+0D4E (Malayalam dot reph) is a letter to unicode61 and a prepended mark to Swift, which
+        // makes it one grapheme with the space after it.
+        let first = try store.remember(Memory(agent: "a", text: "x\u{0D4E} alpha"))
+        let second = try store.remember(Memory(agent: "a", text: "deploy beta"))
+        let found = try store.recall(agent: "a", query: "x\u{0D4E} deploy", options: RecallOptions()).map(\.memory.id)
+        #expect(Set(found) == [first, second])
+    }
 }

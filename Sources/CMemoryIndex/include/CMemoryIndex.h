@@ -43,14 +43,18 @@ int loom_memory_split_baseline(const char *rows_path, const char *index_path, in
                                double *acknowledged, double *indexed, char *error, size_t error_cap);
 
 /* Removes a memory's tokens from the contentless index: the values must be the ones indexed. */
-int loom_memory_unindex(sqlite3 *db, int64_t id, LoomText key, LoomText text, LoomText tagwords);
+int loom_memory_unindex(sqlite3 *db, LoomWords *words, int64_t id, LoomText key, LoomText text, LoomText tagwords);
 
-/* The words of text as the index sees them (SQLite's unicode61 tokenizer, through db's FTS5:
-   split at anything but letters and digits, case folded, diacritics removed), each written as
-   "<key>_<word>", separated by single spaces; with keylen 0, the bare words. *out is allocated
-   (release it with loom_memory_free) and NUL-terminated. Returns SQLITE_OK or an error code. The
-   index, queries and deletions all use this one tokenizer, so they always agree. */
-int loom_memory_scoped(sqlite3 *db, const char *text, int len, const char *key, int keylen, char **out, size_t *length);
+/* The index's tokenizer: SQLite's unicode61 (default options), found through db's FTS5, for a
+   series of texts; not to be used by two threads at once. Returns SQLITE_OK or an error code. */
+int loom_words_open(sqlite3 *db, LoomWords **out);
+void loom_words_close(LoomWords *words);
+
+/* The words of text as the index sees them (split at anything but letters and digits, case
+   folded, diacritics removed), each written as "<key>_<word>", separated by single spaces; with
+   keylen 0, the bare words. *out is allocated (release it with loom_memory_free) and
+   NUL-terminated. The index, queries and deletions all use this one tokenizer, so they agree. */
+int loom_words_scoped(LoomWords *words, const char *text, int len, const char *key, int keylen, char **out, size_t *length);
 void loom_memory_free(char *p);
 
 #endif
