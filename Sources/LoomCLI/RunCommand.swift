@@ -16,7 +16,9 @@ struct RunCommand: AsyncParsableCommand {
             cleanly. With --serve, the node runs until SIGINT or SIGTERM, then shuts down the same \
             way. Shutting down refuses new work, delivers the messages already accepted and lets \
             handlers part-way through a sleep or an ask finish, for up to --grace seconds, then \
-            saves every agent's state (what is left unfinished is counted in a warning).
+            saves every agent's state (what is left unfinished is counted in a warning). SIGINT or \
+            SIGTERM during --task abandons the task and shuts down the same way (exit status 130); \
+            a second one during a shutdown ends the grace at once, a third exits without saving.
             """
     )
 
@@ -59,22 +61,37 @@ struct RunCommand: AsyncParsableCommand {
             options.fileRoots[name] = path
         }
         let n = try openNode(node, options: options)
+        // From the start SIGINT and SIGTERM are caught: the first one (during the task, or while
+        // serving) stops the node gracefully; one during the shutdown ends its grace at once (state
+        // is still saved); one more exits at once (state changed since the last flush is lost).
+        let signals = SignalWatcher()
         await n.start()
         var failed = false
+        var interrupted: String?
         if let task, let to {
-            do {
-                let reply = try await n.ask(to, .string(LuaString(task)), timeout: .milliseconds(Int64(timeout * 1000)))
-                print(reply.string ?? reply.debugDescription)
-            } catch {
+            // The reply or a signal, whichever comes first.
+            let outcome: TaskOutcome = await withCheckedContinuation { c in
+                let first = FirstOf(c)
+                let timeout = Duration.milliseconds(Int64(timeout * 1000))
+                Task {
+                    do { first.take(.reply(try await n.ask(to, .string(LuaString(task)), timeout: timeout))) } catch {
+                        first.take(.failed(error))
+                    }
+                }
+                // A signal after the reply waits for the next handler.
+                signals.onSignal { name in if !first.take(.signal(name)) { signals.putBack(name) } }
+            }
+            switch outcome {
+            case .reply(let reply): print(reply.string ?? reply.debugDescription)
+            case .failed(let error):
                 printError("error: \(error)")
                 failed = true
+            case .signal(let name):
+                interrupted = name
+                printError("\(name): the task is abandoned; shutting down node '\(n.name)' (finishing accepted work for up to \(grace) s; again to stop now)")
             }
         }
-        // From here on SIGINT and SIGTERM are caught: with --serve the first one stops the node;
-        // one during the shutdown ends its grace at once (state is still saved); one more exits
-        // at once (state changed since the last flush is lost).
-        let signals = SignalWatcher()
-        if serve {
+        if serve && interrupted == nil {
             do { try await n.watch() } catch { printError("warning: hot reload is off: \(error)") }
             printError("node '\(n.name)' serving, reloading changed agents and skills; SIGINT or SIGTERM stops it")
             let signal = await signals.next()
@@ -92,7 +109,31 @@ struct RunCommand: AsyncParsableCommand {
         }
         await n.shutdown()
         signals.cancel()
+        if interrupted != nil { throw ExitCode(130) }
         if failed { throw ExitCode(1) }
+    }
+
+    enum TaskOutcome: Sendable {
+        case reply(LuaValue)
+        case failed(any Error)
+        case signal(String)
+    }
+}
+
+/// Resumes a continuation with the first value given, once; later ones are ignored.
+final class FirstOf<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, Never>?
+    init(_ c: CheckedContinuation<T, Never>) { continuation = c }
+    /// Whether this value was the first.
+    @discardableResult
+    func take(_ value: T) -> Bool {
+        let c = lock.withLock { () -> CheckedContinuation<T, Never>? in
+            defer { continuation = nil }
+            return continuation
+        }
+        c?.resume(returning: value)
+        return c != nil
     }
 }
 
@@ -153,12 +194,13 @@ final class SignalWatcher: @unchecked Sendable {
             once.set(c)
             onSignal { [weak self] name in
                 // The first signal resumes the wait; any after it wait for the next handler.
-                if !once.resume(name) { self?.keep(name) }
+                if !once.resume(name) { self?.putBack(name) }
             }
         }
     }
 
-    private func keep(_ name: String) {
+    /// Keeps a signal that its handler could not use for the next handler.
+    func putBack(_ name: String) {
         lock.withLock { pending.append(name) }
     }
 

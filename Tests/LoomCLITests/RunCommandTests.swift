@@ -45,6 +45,46 @@ struct RunCommandTests {
         #expect(text.contains("SIGTERM: shutting down node 'council'"))
     }
 
+    @Test("SIGTERM during --task finishes the accepted work and saves it; a second one ends the grace")
+    func interruptedTask() throws {
+        let root = try LoomProcess.tree([
+            "n/node.toml": "name = \"n\"\n",
+            "n/agents/worker/agent.toml": "name = \"worker\"\n",
+            "n/agents/worker/agent.lua": """
+                function on_task(t)
+                  if t == "state" then return (state.finished and "finished" or "not finished") .. " " .. tostring(state.naps) end
+                  if t == "nap" then
+                    send("worker", "long")
+                    state.started = true
+                    sleep(1)
+                    state.finished = true
+                    return "done"
+                  end
+                end
+                function on_message() state.naps = (state.naps or 0) + 1 sleep(20) end
+                """,
+        ])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dir = root.appendingPathComponent("n").path
+        // The first signal abandons the task; the drain lets the one-second nap finish and saves it.
+        let (first, _, firstErr) = try LoomProcess.start(["run", dir, "--task", "nap", "--to", "worker", "--grace", "10"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let text = LoomProcess.stop(first, stderr: firstErr)
+        #expect(first.terminationStatus == 130, "\(text)")
+        #expect(text.contains("SIGTERM: the task is abandoned; shutting down node 'n'"))
+        #expect(try LoomProcess.run(["run", dir, "--task", "state", "--to", "worker", "--grace", "0"]).stdout == "finished 1\n")
+        // The 20 s nap the message started is not waited for (it ends after the grace); a second
+        // signal is not needed, but is taken as "hurry" when sent.
+        let (second, _, secondErr) = try LoomProcess.start(["run", dir, "--task", "nap", "--to", "worker", "--grace", "3600"])
+        Thread.sleep(forTimeInterval: 0.3)
+        second.terminate()
+        Thread.sleep(forTimeInterval: 0.2)
+        let more = LoomProcess.stop(second, stderr: secondErr)
+        #expect(!second.isRunning)
+        #expect(second.terminationStatus == 130, "\(more)")
+        #expect(more.contains("SIGTERM: ending the grace period, saving state"), "\(more)")
+    }
+
     @Test("--serve reloads a changed behaviour, and refuses one that does not compile")
     func serveReloads() throws {
         let dir = try council()
