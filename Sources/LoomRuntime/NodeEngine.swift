@@ -499,7 +499,7 @@ final class NodeEngine {
     private func wake(_ slot: AgentSlot, with values: [LuaValue]) {
         slot.resumeWith = values
         slot.waiting = false
-        slot.sleepsUntil = nil
+        slot.awaitsOtherNode = false
         schedule(slot)
     }
 
@@ -548,23 +548,15 @@ final class NodeEngine {
         }
     }
 
-    /// Whether waiting until `deadline` can still finish something: work is queued that can run by
-    /// then, or a handler waits on an ask (a reply may come) or on a sleep that ends by then. A
-    /// handler asleep past the deadline holds its agent's later messages too.
+    /// Whether anything can still happen in this node before `deadline`: work is queued that can
+    /// run, a timer is due by then (a sleep ends, an ask times out, a restart's backoff passes), or
+    /// a handler waits on a reply from another node (which may come at any time). When none of
+    /// these holds, nothing that waits now can finish by the deadline: a handler asleep past it
+    /// (and the messages queued behind it), an ask to such a handler whose timeout is later still.
     func canFinishSomething(before deadline: ContinuousClock.Instant) -> Bool {
         if hasWork || mail.pending > 0 || !outbound.isEmpty { return true }
-        for slot in agents.values where slot.state != .failed {
-            if slot.running != nil {
-                guard let until = slot.sleepsUntil else { return true }
-                if until <= deadline { return true }
-                continue
-            }
-            if !slot.mailbox.isEmpty {
-                if let backoff = slot.backoffUntil, backoff > deadline { continue }
-                return true
-            }
-        }
-        return false
+        if let next = nextDeadline, next <= deadline { return true }
+        return agents.values.contains { $0.running != nil && $0.awaitsOtherNode }
     }
 
     /// What is unfinished, for the shutdown's warning: the agents with the most waiting, at most five.
@@ -869,6 +861,7 @@ final class NodeEngine {
                 return
             }
             slot.waiting = true
+            if to.node != name { slot.awaitsOtherNode = true }
             addTimer(Timer(deadline: clock.now + timeout, action: .askTimeout(id)))
         case "loom.ask_all":
             guard let list = values[safe: 1]?.table else {
@@ -897,12 +890,12 @@ final class NodeEngine {
                     deliverReply(id: id, result: .failure(e))
                     continue
                 }
+                if to.node != name { slot.awaitsOtherNode = true }
                 addTimer(Timer(deadline: clock.now + timeout, action: .askTimeout(id)))
             }
         case "loom.sleep":
             let duration = seconds(values[safe: 1]) ?? .zero
             slot.waiting = true
-            slot.sleepsUntil = clock.now + duration
             addTimer(Timer(deadline: clock.now + duration, action: .wake(slot.name)))
         default:
             handlerFailed(slot, LuaError(kind: .runtime, message: "a handler yielded outside a coroutine of its own "
@@ -1075,17 +1068,17 @@ final class AgentSlot {
             if id > 0 { mail?.setBacklog(id, mailbox.count) }
         }
     }
-    /// The handler in flight (a new one, or none, also ends any sleep of the one before).
+    /// The handler in flight.
     var running: LuaCoroutine? {
         didSet {
             notReady()
-            sleepsUntil = nil
+            awaitsOtherNode = false
         }
     }
     var runningEnvelope: Envelope?
     var waiting = false { didSet { notReady() } }
-    /// When the handler's `sleep` ends, while it sleeps.
-    var sleepsUntil: ContinuousClock.Instant?
+    /// Whether the handler waits on an ask to another node (whose reply may come at any time).
+    var awaitsOtherNode = false
     var resumeWith: [LuaValue]? { didSet { notReady() } }
     var group: Group?
     var lastActive = ContinuousClock.now

@@ -165,32 +165,41 @@ struct ShutdownTests {
         #expect(await node.agents().map(\.name) == ["slow"])
     }
 
-    @Test("a handler asleep past the grace is not waited for; one that wakes within it is")
+    @Test("what cannot finish within the grace is not waited for; what can, is")
     func sleepersPastTheGrace() async throws {
         let f = try single([
             "poller": "function on_message() state.polls = (state.polls or 0) + 1 sleep(3600) end",
             "brief": "function on_message() sleep(0.3) state.done = true end function on_task() return state.done or false end",
+            // Both ask the sleeping poller: one gives up within the grace, one would wait past it.
+            "impatient": """
+                function on_message() local r, err = ask("poller", 1, {timeout = 0.3}) state.gave_up = err end
+                function on_task() return state.gave_up or false end
+                """,
+            "patient": "function on_message() state.asked = true local r = ask('poller', 1, {timeout = 600}) state.got = r end",
         ])
         var options = NodeOptions()
         options.shutdownGrace = .seconds(30)
         let logs = CapturedLogs()
         let node = try Node(directory: f.path("n"), options: options, directory: NodeDirectory(), logger: logs.logger)
         await node.start()
-        try await node.sendAll([("poller", 1), ("poller", 2), ("brief", 1)])
+        try await node.sendAll([("poller", 1), ("poller", 2), ("brief", 1), ("impatient", 1), ("patient", 1)])
         try await Self.until {
-            let poller = await node.partWay("poller"), brief = await node.partWay("brief")
-            return poller && brief
+            var all = true
+            for a in ["poller", "brief", "impatient", "patient"] where !(await node.partWay(a)) { all = false }
+            return all
         }
         // A hurry before any shutdown has no grace to end: it changes nothing.
         await node.hurry()
         let clock = ContinuousClock()
         let began = clock.now
         await node.shutdown()
-        // Far below the 30 s grace: only the brief sleeper was waited for.
+        // Far below the 30 s grace: the brief sleeper and the impatient asker were waited for, the
+        // poller's hour and the patient asker's ten minutes were not.
         #expect(clock.now - began < .seconds(10))
-        #expect(try await Self.saved(f, "brief") == [true])
+        #expect(try await Self.saved(f, "brief", "impatient") == [true, "timeout"])
         #expect(logs.contains("that could not finish within the grace period"))
-        #expect(logs.contains("'poller' (active): 1 queued, a handler part-way"))
+        // Behind the poller's nap: its second message and both asks (the impatient one timed out).
+        #expect(logs.contains("'poller' (active): 3 queued, a handler part-way"), "\(logs.messages)")
     }
 
     /// Waits (up to 10 s) until `condition` holds.
