@@ -189,13 +189,10 @@ final class SignalWatcher: @unchecked Sendable {
     /// Waits for the next signal (or takes one that arrived with no handler); returns its name.
     func next() async -> String {
         if let waiting = lock.withLock({ pending.isEmpty ? nil : pending.removeFirst() }) { return waiting }
-        let once = Once()
         return await withCheckedContinuation { (c: CheckedContinuation<String, Never>) in
-            once.set(c)
-            onSignal { [weak self] name in
-                // The first signal resumes the wait; any after it wait for the next handler.
-                if !once.resume(name) { self?.putBack(name) }
-            }
+            let first = FirstOf(c)
+            // The first signal resumes the wait; any after it wait for the next handler.
+            onSignal { [weak self] name in if !first.take(name) { self?.putBack(name) } }
         }
     }
 
@@ -207,22 +204,6 @@ final class SignalWatcher: @unchecked Sendable {
     func cancel() {
         lock.withLock { handler = nil }
         sources.forEach { $0.cancel() }
-    }
-
-    /// A continuation resumed at most once.
-    private final class Once: @unchecked Sendable {
-        private let lock = NSLock()
-        private var continuation: CheckedContinuation<String, Never>?
-        func set(_ c: CheckedContinuation<String, Never>) { lock.withLock { continuation = c } }
-        /// Whether this call resumed it.
-        func resume(_ name: String) -> Bool {
-            let c = lock.withLock { () -> CheckedContinuation<String, Never>? in
-                defer { continuation = nil }
-                return continuation
-            }
-            c?.resume(returning: name)
-            return c != nil
-        }
     }
 }
 
