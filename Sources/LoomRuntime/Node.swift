@@ -266,7 +266,6 @@ public actor Node {
     }
 
     private func stop() async {
-        stopping = true
         watcher?.stop()
         watcher = nil
         poke()
