@@ -20,10 +20,6 @@ enum MemoryIndex {
         return "a" + String(db.lastInsertedRowID, radix: 36)
     }
 
-    private static func chars(_ p: UnsafePointer<UInt8>?) -> UnsafePointer<CChar>? {
-        p.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-    }
-
     /// Inserts memories and their tokens; returns their ids. With `keepIDs`, each memory's own id is
     /// used (import); otherwise the database assigns them.
     static func insert(_ db: Database, _ batch: [Memory], keepIDs: Bool) throws -> [Int64] {
@@ -120,7 +116,7 @@ enum MemoryIndex {
 
     private static func span(_ b: UnsafeBufferPointer<UInt8>) -> LoomText {
         // The tokenizer reads a NULL span as empty text.
-        LoomText(p: chars(b.baseAddress), n: Int32(b.count))
+        LoomText(p: MemoryWords.chars(b.baseAddress), n: Int32(b.count))
     }
 
     /// The raw-C baseline of `loom bench memory`: the same rows inserted by C in a transaction of

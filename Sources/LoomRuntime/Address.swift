@@ -36,6 +36,21 @@ struct Envelope: Sendable {
     var to: Address
     var kind: Kind
     var payload: LuaValue
+
+    /// Envelopes that cannot be delivered: a failure reply with `error` for each ask, and how many
+    /// sends (which have nobody to tell) are lost. A reply is lost without a word: its asker's node
+    /// is gone, and nobody waits for it.
+    static func undeliverable(_ envelopes: [Envelope], _ error: ReplyError) -> (replies: [Envelope], sends: Int) {
+        var replies: [Envelope] = [], sends = 0
+        for e in envelopes {
+            switch e.kind {
+            case .ask(let id): replies.append(Envelope(from: e.to, to: e.from, kind: .reply(id: id, result: .failure(error)), payload: .nil))
+            case .send: sends += 1
+            case .reply: break
+            }
+        }
+        return (replies, sends)
+    }
 }
 
 /// A wrapper so that results can be carried in `Result`.

@@ -146,16 +146,7 @@ public actor Node {
     func deliver(_ envelopes: [Envelope]) {
         guard !closed else {
             // Another node sent these before it saw this one go: asks get an error, sends a warning.
-            var dropped = 0
-            var replies: [Envelope] = []
-            for e in envelopes {
-                switch e.kind {
-                case .ask(let id):
-                    replies.append(Envelope(from: e.to, to: e.from, kind: .reply(id: id, result: .failure(ReplyError("node '\(name)' shut down"))), payload: .nil))
-                case .send: dropped += 1
-                case .reply: break
-                }
-            }
+            let (replies, dropped) = Envelope.undeliverable(envelopes, ReplyError("node '\(name)' shut down"))
             if dropped > 0 { engine.logger.warning("\(dropped) message(s) from other nodes arrived after shutdown and were dropped") }
             returnToSenders(replies)
             return
@@ -378,17 +369,8 @@ public actor Node {
             if let other = directory.node(nodeName) {
                 await other.deliver(envelopes)
             } else {
-                var dropped = 0
-                for e in envelopes {
-                    switch e.kind {
-                    case .ask(let id):
-                        _ = engine.enqueue(Envelope(from: e.to, to: e.from, kind: .reply(id: id, result: .failure(ReplyError("no node '\(nodeName)' in this process"))), payload: .nil))
-                    case .send:
-                        dropped += 1
-                    case .reply:
-                        break   // its asker's node is gone: nobody waits for it
-                    }
-                }
+                let (replies, dropped) = Envelope.undeliverable(envelopes, ReplyError("no node '\(nodeName)' in this process"))
+                for reply in replies { _ = engine.enqueue(reply) }
                 // A send has nobody to tell: it is not dropped silently.
                 if dropped > 0 { engine.logger.warning("\(dropped) message(s) to node '\(nodeName)' dropped: no such node in this process (stopped, or never started)") }
             }
