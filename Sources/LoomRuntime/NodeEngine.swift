@@ -844,6 +844,9 @@ final class NodeEngine {
     }
 
     private func handleYield(_ slot: AgentSlot, _ values: [LuaValue]) {
+        // The handler ran up to here and may have changed `state`: it is saved on the next flush,
+        // while the handler waits (in sleep or ask), not only when it returns.
+        slot.dirty = true
         let op = values.first?.string
         let from = Address(node: name, agent: slot.name)
         switch op {
@@ -962,10 +965,13 @@ final class NodeEngine {
         var states: [String: [UInt8]] = [:]
         for slot in slots ?? agents.values.filter({ $0.dirty }) {
             guard let env = slot.env else { continue }
+            // Not dirty any more even when the state cannot be saved: a state that cannot be
+            // copied (too large, a function in it) is tried again when a handler changes it, not
+            // on every flush.
+            slot.dirty = false
             do {
                 let value = try env.rawRef("state")?.value(path: "state") ?? .nil
                 states[slot.name] = try StateCodec.encode(value)
-                slot.dirty = false
             } catch {
                 logger.error("agent '\(slot.name)': cannot save state: \(error)")
             }
