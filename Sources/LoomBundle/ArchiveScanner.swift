@@ -31,7 +31,6 @@ struct ArchiveScanner {
         var compressedSize = 0
         /// The uncompressed size its headers declare; inflating must give exactly this many bytes.
         var size = 0
-        var crc: UInt32 = 0
     }
 
     /// Methods a bundle's entries may use.
@@ -185,7 +184,6 @@ struct ArchiveScanner {
             entry.dataStart = dataStart
             entry.compressedSize = compressed
             entry.size = uncompressed
-            entry.crc = UInt32(crc)
             entries.append(entry)
             p = next
         }
@@ -284,7 +282,6 @@ struct ArchiveScanner {
             if total > ratioCap { throw unsafe("the archive inflates more than \(limits.maxRatio) times its size (a zip bomb?)") }
         }
         for e in entries where !e.isDirectory {
-            let shown = e.name.debugDescription
             let content: Data
             if e.method == stored {
                 content = data[(data.startIndex + e.dataStart)..<(data.startIndex + e.dataStart + e.size)]
@@ -292,10 +289,8 @@ struct ArchiveScanner {
             } else {
                 content = try inflate(data, e, limits: limits, unsafe: unsafe, count: count)
             }
-            let crc = content.withUnsafeBytes { raw -> UInt32 in
-                UInt32(truncatingIfNeeded: crc32(0, raw.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(raw.count)))
-            }
-            guard crc == e.crc else { throw unsafe("entry \(shown) does not match its CRC-32; the archive is damaged") }
+            // CRC-32s are not checked: every file's SHA-256 is, against the signed index, so that
+            // an altered file is an integrity error and an altered index a signature error.
             out[e.name] = content
         }
         return out

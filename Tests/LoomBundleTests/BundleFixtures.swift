@@ -116,7 +116,8 @@ enum RawZip {
     }
 
     /// Raw deflate (no zlib header), as ZIP stores it.
-    static func deflate(_ data: Data) -> Data {
+    static func deflate(_ slice: Data) -> Data {
+        let data = Data(slice)   // indices from 0
         var out = Data()
         _ = try? Data.compress(size: Int64(data.count), bufferSize: 1 << 16, provider: { position, size in
             data.subdata(in: Int(position)..<min(data.count, Int(position) + size))

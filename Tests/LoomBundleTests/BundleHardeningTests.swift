@@ -147,9 +147,6 @@ import Testing
         less.method = 8
         less.declaredSize = Self.text.count + 10
         expectUnsafe(RawZip.make([less]), "inflates to \(Self.text.count) bytes")
-        var crc = RawZip.Entry(name: "a.lua", data: Self.text)
-        crc.crc = 1234
-        expectUnsafe(RawZip.make([crc]), "CRC-32")
         var junk = RawZip.Entry(name: "a.lua", data: Data("abc".utf8))
         junk.method = 8
         junk.payload = Data([0xff, 0xff, 0xff, 0xff])
@@ -191,16 +188,20 @@ import Testing
         let parent = try w.publisher()
         let child = try w.child()
         var signed = try SignedBundle(w, node: parent)
-        signed.files["skills/greet/skill.toml"] = Data("name = \"greet\"\nversion = \"1.0.0\"\nrequires = [\"x@^9223372036854775807\"]\n[[[not toml".utf8)
+        // A version range at Int.max: content that must not be parsed before trust.
+        signed.files["skills/greet/skill.toml"] = Data("name = \"greet\"\nversion = \"1.0.0\"\nprovides = [\"greet@1\"]\nrequires = [\"x@^9223372036854775807.0.0\"]\n".utf8)
         signed.relist()
         let file = try w.save(try signed.zip(signedBy: parent), "bad-manifest.loombundle")
         // Untrusted: refused as untrusted, the manifest never parsed.
         let e = refusal { _ = try BundleInstaller(node: child).install(file: file) }
         #expect(e?.kind == .untrusted, "\(String(describing: e))")
         #expect(refusal { _ = try BundleInstaller(node: child).verify(file: file) }?.kind == .untrusted)
-        // Trusted: now the manifest is parsed, and refused.
+        // Trusted: now the manifest is parsed (one that LoomCore refuses without crashing), and refused.
         try TrustStore(node: child).add(publisher: "parent", key: try NodeIdentity.load(node: parent).publicKey)
-        #expect(refusal { _ = try BundleInstaller(node: child).install(file: file) }?.kind == .manifest)
+        signed.files["skills/greet/skill.toml"] = Data("name = \"greet\"\nversion = \"not a version\"\n".utf8)
+        signed.relist()
+        let invalid = try w.save(try signed.zip(signedBy: parent), "invalid-manifest.loombundle")
+        #expect(refusal { _ = try BundleInstaller(node: child).install(file: invalid) }?.kind == .manifest)
     }
 
     @Test func aRotationToARevokedKeyIsNotTrusted() throws {
