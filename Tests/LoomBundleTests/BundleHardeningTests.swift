@@ -40,8 +40,10 @@ import Testing
         let zip = RawZip.make([e])
         #expect(zip.count < 2048)
         expectUnsafe(zip, "ends before it is complete")
-        // A non-final stored block that announces 65,535 bytes and holds 3.
-        e.payload = Data([0x00, 0xff, 0xff, 0x00, 0x00, 0x61, 0x62, 0x63])
+        // A non-final stored block that announces 65,535 bytes and holds 900 (this 1 KB archive
+        // hung `loom verify`).
+        e.data = Data(count: 65_535)
+        e.payload = Data([0x00, 0xff, 0xff, 0x00, 0x00]) + Data(repeating: 0x61, count: 900)
         expectUnsafe(RawZip.make([e]), "ends before it is complete")
     }
 

@@ -40,15 +40,22 @@ struct BundleHardeningCommandTests {
     func truncatedDeflate() throws {
         let root = try temporary()
         defer { try? FileManager.default.removeItem(at: root) }
+        // A non-final stored deflate block that announces 65,535 bytes and holds 900 (a reader that
+        // keeps asking for input at the end of the archive waits forever), and a cut stream.
+        let stored = MiniZip.Entry(name: "bundle.toml", data: Data(count: 65_535), method: 8,
+                                   payload: Data([0x00, 0xff, 0xff, 0x00, 0x00]) + Data(repeating: 0x61, count: 900))
         let text = Data(String(repeating: "hello, bundle\n", count: 80).utf8)
         let full = MiniZip.deflate(text)
-        let zip = MiniZip.make([.init(name: "bundle.toml", data: text, method: 8, payload: full.prefix(full.count / 2))])
-        #expect(zip.count < 2048)
-        let file = root.appendingPathComponent("hang.loombundle").path
-        try zip.write(to: URL(fileURLWithPath: file))
-        let start = Date()
-        try refused(["verify", file], "ends before it is complete")
-        #expect(Date().timeIntervalSince(start) < 20)
+        let cut = MiniZip.Entry(name: "bundle.toml", data: text, method: 8, payload: full.prefix(full.count / 2))
+        for (i, entry) in [stored, cut].enumerated() {
+            let zip = MiniZip.make([entry])
+            #expect(zip.count < 2048)
+            let file = root.appendingPathComponent("hang\(i).loombundle").path
+            try zip.write(to: URL(fileURLWithPath: file))
+            let start = Date()
+            try refused(["verify", file], "ends before it is complete")
+            #expect(Date().timeIntervalSince(start) < 20)
+        }
     }
 
     @Test("loom verify: a local header offset past the end is refused, not a crash", .timeLimit(.minutes(1)))
