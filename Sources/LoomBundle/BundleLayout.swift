@@ -129,9 +129,10 @@ enum Folders {
         var prefix = ""
         for part in path.split(separator: "/") {
             prefix = prefix.isEmpty ? (absolute ? "/" : "") + part : prefix + "/" + part
-            if let kind = FileKind.at(prefix), kind != .link || FileManager.default.fileExists(atPath: prefix) {
+            if let kind = FileKind.at(prefix) {
                 guard kind == .folder || kind == .link && Self.isFolder(prefix) else {
-                    throw BundleError(.io, "cannot create the folder \(path): \(prefix) is a file, not a folder (a file-versus-folder clash)")
+                    throw BundleError(.io, "cannot create the folder \(path): \(prefix) is "
+                                      + (kind == .link ? "a symbolic link that does not lead to a folder" : "\(kind.words), not a folder (a file-versus-folder clash)"))
                 }
                 continue
             }

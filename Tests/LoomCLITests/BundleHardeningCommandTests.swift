@@ -143,6 +143,28 @@ struct BundleHardeningCommandTests {
         let ok = try run(["install", root.appendingPathComponent("honest.loombundle").path, "--node", apprentice])
         #expect(ok?.status == 0, "\(ok?.stderr ?? "killed")")
     }
+
+    @Test("loom install: a failed install leaves no files, no link and no recorded version", .timeLimit(.minutes(1)))
+    func failedInstallLeavesNothing() throws {
+        let root = try temporary()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (mentor, apprentice, _) = try nodes(root)
+        try TrustStore(node: apprentice).add(publisher: "mentor", key: try NodeIdentity.load(node: mentor).publicKey)
+        // A file where the installer needs the folder of ancestors.
+        try "x".write(toFile: apprentice + "/.loom/ancestors", atomically: true, encoding: .utf8)
+        try refused(["install", root.appendingPathComponent("honest.loombundle").path, "--node", apprentice], "file-versus-folder clash")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: apprentice + "/.loom/bundles")) ?? []).isEmpty)
+        #expect(try TrustStore(node: apprentice).highestVersion(name: "mentor-skills", publisher: "mentor") == nil)
+        // Once the clash is gone, the same version with other content installs.
+        try FileManager.default.removeItem(atPath: apprentice + "/.loom/ancestors")
+        try "return { hello = function(n) return 'hello ' .. n end }\n".write(toFile: mentor + "/skills/greet/init.lua", atomically: true, encoding: .utf8)
+        var builder = BundleBuilder(node: mentor)
+        builder.created = Date(timeIntervalSince1970: 1_700_000_000)
+        let other = root.appendingPathComponent("other.loombundle").path
+        try builder.build().bytes.write(to: URL(fileURLWithPath: other))
+        let ok = try run(["install", other, "--node", apprentice])
+        #expect(ok?.status == 0, "\(ok?.stderr ?? "killed")")
+    }
 }
 
 /// A minimal ZIP writer for the hostile archives of these tests.
