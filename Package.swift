@@ -129,6 +129,7 @@ let package = Package(
             name: "LoomCLITests",
             dependencies: ["LoomCLI", "LuaKit", "LoomMemory", "LoomRuntime", "LoomBundle", "LoomCore",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]

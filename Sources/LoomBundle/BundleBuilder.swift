@@ -34,6 +34,7 @@ public struct BundleBuilder: Sendable {
     public func build() throws(BundleError) -> Result {
         let record: NodeRecord
         do { record = try NodeLoader().load(directory: node) } catch { throw BundleError(.manifest, "\(error)") }
+        if let problem = BundleLayout.problem(bundleName: name ?? "\(record.name)-skills") { throw BundleError(.manifest, problem) }
         let identity = try NodeIdentity.load(node: node)
         var available = record.skills
         if let skillsFolder {

@@ -120,6 +120,6 @@ public struct KeyStatement: Sendable, Equatable {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try text.write(toFile: (dir as NSString).appendingPathComponent(fileName), atomically: true, encoding: .utf8)
-        } catch { throw BundleError(.io, "cannot write the statement in \(dir): \(error)") }
+        } catch { throw BundleError(.io, "cannot write the statement in \(dir): \(FileErrors.describe(error))") }
     }
 }

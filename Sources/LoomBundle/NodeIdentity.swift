@@ -32,10 +32,8 @@ public struct NodeIdentity: Sendable {
 
     private static func write(_ key: Curve25519.Signing.PrivateKey, node: String) throws(BundleError) {
         let dir = folder(of: node)
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            _ = chmod(dir, 0o700)
-        } catch { throw BundleError(.io, "cannot create \(dir): \(error)") }
+        try Folders.make(dir)
+        _ = chmod(dir, 0o700)
         let tmp = keyPath(node) + ".tmp"
         unlink(tmp)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -49,15 +47,23 @@ public struct NodeIdentity: Sendable {
         }
         let pub = (try? PublicKey(raw: key.publicKey.rawRepresentation))!.text + "\n"
         do { try pub.write(toFile: publicPath(node), atomically: true, encoding: .utf8) } catch {
-            throw BundleError(.io, "cannot write \(publicPath(node)): \(error)")
+            throw BundleError(.io, "cannot write \(publicPath(node)): \(FileErrors.describe(error))")
         }
     }
 
     /// Loads the node's key pair.
     public static func load(node: String) throws(BundleError) -> NodeIdentity {
         let path = keyPath(node)
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw BundleError(.key, "\(path) is missing; run `loom keys init \(node)` first")
+        guard let kind = FileKind.at(path) else {
+            throw BundleError(.key, errno == ENOENT ? "\(path) is missing; run `loom keys init \(node)` first"
+                              : "\(path) cannot be read: \(FileErrors.describe(errno))")
+        }
+        guard kind == .file else { throw BundleError(.key, "\(path) is \(kind.words), not a key file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BundleError(.key, "\(path) cannot be read (permission denied?)")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw BundleError(.key, "\(path) is not valid UTF-8, so not a key file (ed25519-private:BASE64)")
         }
         let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard body.hasPrefix("ed25519-private:"), let raw = Data(base64Encoded: String(body.dropFirst(16))),
