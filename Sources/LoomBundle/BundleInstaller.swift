@@ -94,11 +94,11 @@ public struct BundleInstaller: Sendable {
             try store.recordVersion(name: index.name, publisher: index.publisher, version: index.version.description, bundle: c.id)
         }
 
-        let loom = (node as NSString).appendingPathComponent(".loom")
-        let bundles = (loom as NSString).appendingPathComponent("bundles")
-        let linkFolder = (loom as NSString).appendingPathComponent(verified.relation == .lineage ? "ancestors" : "installed")
+        let loom = Paths.join(node, ".loom")
+        let bundles = Paths.join(loom, "bundles")
+        let linkFolder = Paths.join(loom, verified.relation == .lineage ? "ancestors" : "installed")
         let linkName = verified.relation == .lineage ? index.publisher : "\(index.publisher)--\(index.name)"
-        let link = (linkFolder as NSString).appendingPathComponent(linkName)
+        let link = Paths.join(linkFolder, linkName)
         do {
             try FileManager.default.createDirectory(atPath: bundles, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: linkFolder, withIntermediateDirectories: true)
@@ -107,7 +107,7 @@ public struct BundleInstaller: Sendable {
             throw BundleError(.io, "\(link) is a real folder, not an installed bundle; move it away to install \(index.name)")
         }
         Self.removeLeftovers(bundles, links: linkFolder)
-        let target = (bundles as NSString).appendingPathComponent(c.id)
+        let target = Paths.join(bundles, c.id)
         // A folder for this bundle may be there already (installed before, or left by a crash);
         // it is used only if every file is intact, else it goes.
         if FileManager.default.fileExists(atPath: target), (try? InstalledBundles.checkFiles(folder: target)) == nil {
@@ -121,13 +121,13 @@ public struct BundleInstaller: Sendable {
             files["bundle.sig"] = Data((c.signature.base64EncodedString() + "\n").utf8)
             if verified.relation == .lineage { files["node.toml"] = Data(Self.ancestorManifest(index).utf8) }
             for (path, data) in files.sorted(by: { $0.key < $1.key }) {
-                try Self.write(data, to: (partial as NSString).appendingPathComponent(path))
+                try Self.write(data, to: Paths.join(partial, path))
             }
             Self.syncTree(partial)
             guard rename(partial, target) == 0 else { throw BundleError(.io, "cannot move \(partial) into place: \(String(cString: strerror(errno)))") }
             Self.sync(bundles)
         }
-        let old = (try? FileManager.default.destinationOfSymbolicLink(atPath: link)).map { ($0 as NSString).lastPathComponent }
+        let old = (try? FileManager.default.destinationOfSymbolicLink(atPath: link)).map { Paths.name($0) }
         let newLink = link + ".new-\(getpid())"
         unlink(newLink)
         guard symlink("../bundles/\(c.id)", newLink) == 0, rename(newLink, link) == 0 else {
@@ -136,7 +136,7 @@ public struct BundleInstaller: Sendable {
         Self.sync(linkFolder)
         let replaced = old.flatMap { id -> String? in
             guard id != c.id else { return nil }
-            let data = FileManager.default.contents(atPath: (bundles as NSString).appendingPathComponent(id + "/bundle.toml"))
+            let data = FileManager.default.contents(atPath: Paths.join(bundles, id + "/bundle.toml"))
             return data.flatMap { try? BundleIndex(bytes: $0) }?.version.description ?? "an earlier bundle"
         }
         Self.removeUnused(bundles, loom: loom)
@@ -151,7 +151,7 @@ public struct BundleInstaller: Sendable {
 
     static func write(_ data: Data, to path: String) throws(BundleError) {
         do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: Paths.parent(path), withIntermediateDirectories: true)
         } catch { throw BundleError(.io, "cannot create the folder of \(path): \(error)") }
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw BundleError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
@@ -177,7 +177,7 @@ public struct BundleInstaller: Sendable {
         let walker = FileManager.default.enumerator(atPath: folder)
         var dirs = [folder]
         while let p = walker?.nextObject() as? String {
-            let full = (folder as NSString).appendingPathComponent(p)
+            let full = Paths.join(folder, p)
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), isDir.boolValue { dirs.append(full) }
         }
@@ -195,10 +195,10 @@ public struct BundleInstaller: Sendable {
     /// Extractions, deletions and link switches a crash interrupted.
     static func removeLeftovers(_ bundles: String, links: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? [] where name.contains(".partial-") || name.contains(".trash-") {
-            try? FileManager.default.removeItem(atPath: (bundles as NSString).appendingPathComponent(name))
+            try? FileManager.default.removeItem(atPath: Paths.join(bundles, name))
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: links)) ?? [] where name.contains(".new-") {
-            unlink((links as NSString).appendingPathComponent(name))
+            unlink(Paths.join(links, name))
         }
     }
 
@@ -206,16 +206,16 @@ public struct BundleInstaller: Sendable {
     static func removeUnused(_ bundles: String, loom: String) {
         var used: Set<String> = []
         for folder in ["ancestors", "installed"] {
-            let dir = (loom as NSString).appendingPathComponent(folder)
+            let dir = Paths.join(loom, folder)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
-                if let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: (dir as NSString).appendingPathComponent(name)) {
-                    used.insert((dest as NSString).lastPathComponent)
+                if let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: Paths.join(dir, name)) {
+                    used.insert(Paths.name(dest))
                 }
             }
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? []
         where !used.contains(name) && !name.contains(".partial-") && !name.contains(".trash-") {
-            discard((bundles as NSString).appendingPathComponent(name))
+            discard(Paths.join(bundles, name))
         }
     }
 }
