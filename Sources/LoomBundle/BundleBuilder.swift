@@ -40,8 +40,8 @@ public struct BundleBuilder: Sendable {
         if let skillsFolder {
             available = []
             for name in ((try? FileManager.default.contentsOfDirectory(atPath: skillsFolder)) ?? []).sorted() where !name.hasPrefix(".") {
-                let dir = (skillsFolder as NSString).appendingPathComponent(name)
-                guard FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("skill.toml")) else { continue }
+                let dir = Paths.join(skillsFolder, name)
+                guard FileManager.default.fileExists(atPath: Paths.join(dir, "skill.toml")) else { continue }
                 do { available.append(try SkillManifest.load(directory: dir)) } catch { throw BundleError(.manifest, "\(error)") }
             }
         }

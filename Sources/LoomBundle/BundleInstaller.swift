@@ -100,12 +100,12 @@ public struct BundleInstaller: Sendable {
         }
         let recordVersion = index.version >= (highest.flatMap { SemanticVersion($0.0) } ?? index.version)
 
-        let loom = (node as NSString).appendingPathComponent(".loom")
-        let bundles = (loom as NSString).appendingPathComponent("bundles")
-        let linkFolder = (loom as NSString).appendingPathComponent(verified.relation == .lineage ? "ancestors" : "installed")
+        let loom = Paths.join(node, ".loom")
+        let bundles = Paths.join(loom, "bundles")
+        let linkFolder = Paths.join(loom, verified.relation == .lineage ? "ancestors" : "installed")
         let linkName = verified.relation == .lineage ? index.publisher : "\(index.publisher)--\(index.name)"
-        let link = (linkFolder as NSString).appendingPathComponent(linkName)
-        let target = (bundles as NSString).appendingPathComponent(c.id)
+        let link = Paths.join(linkFolder, linkName)
+        let target = Paths.join(bundles, c.id)
         let partial = target + ".partial-\(getpid())"
         let newLink = link + ".new-\(getpid())"
         var createdFolders: [String] = []
@@ -137,7 +137,7 @@ public struct BundleInstaller: Sendable {
                 files["bundle.sig"] = Data((c.signature.base64EncodedString() + "\n").utf8)
                 if verified.relation == .lineage { files["node.toml"] = Data(Self.ancestorManifest(index).utf8) }
                 for (path, data) in files.sorted(by: { $0.key < $1.key }) {
-                    try Self.write(data, to: (partial as NSString).appendingPathComponent(path))
+                    try Self.write(data, to: Paths.join(partial, path))
                 }
                 Self.syncTree(partial)
                 guard rename(partial, target) == 0 else {
@@ -177,14 +177,14 @@ public struct BundleInstaller: Sendable {
                 } else {
                     unlink(link)
                 }
-                createdTarget = createdTarget && old.map({ ($0 as NSString).lastPathComponent }) != c.id
+                createdTarget = createdTarget && old.map({ Paths.name($0) }) != c.id
             }
             throw fail(error)
         }
         Self.sync(linkFolder)
-        let replaced = old.map { ($0 as NSString).lastPathComponent }.flatMap { id -> String? in
+        let replaced = old.map { Paths.name($0) }.flatMap { id -> String? in
             guard id != c.id else { return nil }
-            let data = FileManager.default.contents(atPath: (bundles as NSString).appendingPathComponent(id + "/bundle.toml"))
+            let data = FileManager.default.contents(atPath: Paths.join(bundles, id + "/bundle.toml"))
             return data.flatMap { try? BundleIndex(bytes: $0) }?.version.description ?? "an earlier bundle"
         }
         Self.removeUnused(bundles, loom: loom)
@@ -198,7 +198,7 @@ public struct BundleInstaller: Sendable {
     }
 
     static func write(_ data: Data, to path: String) throws(BundleError) {
-        try Folders.make((path as NSString).deletingLastPathComponent)
+        try Folders.make(Paths.parent(path))
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else { throw BundleError(.io, "cannot create \(path): \(FileErrors.describe(errno))") }
         defer { close(fd) }
@@ -223,7 +223,7 @@ public struct BundleInstaller: Sendable {
         let walker = FileManager.default.enumerator(atPath: folder)
         var dirs = [folder]
         while let p = walker?.nextObject() as? String {
-            let full = (folder as NSString).appendingPathComponent(p)
+            let full = Paths.join(folder, p)
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), isDir.boolValue { dirs.append(full) }
         }
@@ -241,10 +241,10 @@ public struct BundleInstaller: Sendable {
     /// Extractions, deletions and link switches a crash interrupted.
     static func removeLeftovers(_ bundles: String, links: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? [] where name.contains(".partial-") || name.contains(".trash-") {
-            try? FileManager.default.removeItem(atPath: (bundles as NSString).appendingPathComponent(name))
+            try? FileManager.default.removeItem(atPath: Paths.join(bundles, name))
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: links)) ?? [] where name.contains(".new-") {
-            unlink((links as NSString).appendingPathComponent(name))
+            unlink(Paths.join(links, name))
         }
     }
 
@@ -252,16 +252,16 @@ public struct BundleInstaller: Sendable {
     static func removeUnused(_ bundles: String, loom: String) {
         var used: Set<String> = []
         for folder in ["ancestors", "installed"] {
-            let dir = (loom as NSString).appendingPathComponent(folder)
+            let dir = Paths.join(loom, folder)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
-                if let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: (dir as NSString).appendingPathComponent(name)) {
-                    used.insert((dest as NSString).lastPathComponent)
+                if let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: Paths.join(dir, name)) {
+                    used.insert(Paths.name(dest))
                 }
             }
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? []
         where !used.contains(name) && !name.contains(".partial-") && !name.contains(".trash-") {
-            discard((bundles as NSString).appendingPathComponent(name))
+            discard(Paths.join(bundles, name))
         }
     }
 }

@@ -49,7 +49,8 @@ public struct BundleReader: Sendable {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else { throw BundleError(.io, "\(file) does not exist") }
         guard !isFolder.boolValue else { throw BundleError(.io, "\(file) is a folder, not a bundle file") }
-        let resolved = FileKind.examine((file as NSString).resolvingSymlinksInPath)
+        let real = realpath(file, nil).map { p -> String in defer { free(p) }; return String(cString: p) } ?? file
+        let resolved = FileKind.examine(real)
         guard resolved.kind == .file else {
             throw BundleError(.io, resolved.kind == nil ? "\(file) cannot be read: \(resolved.problem)" : "\(file) is not a regular file, not a bundle file")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import LoomCore
 import GRDB
 
 /// The keys a node trusts, the keys it knows are revoked, and the highest version it has seen of
@@ -16,9 +17,9 @@ public final class TrustStore: Sendable {
 
     /// Opens the trust store of the node in `node` (its database is created if needed).
     public convenience init(node: String) throws(BundleError) {
-        let dir = (node as NSString).appendingPathComponent(".loom")
+        let dir = Paths.join(node, ".loom")
         try Folders.make(dir)
-        try self.init(path: (dir as NSString).appendingPathComponent("node.sqlite"))
+        try self.init(path: Paths.join(dir, "node.sqlite"))
     }
 
     public init(path: String) throws(BundleError) {
