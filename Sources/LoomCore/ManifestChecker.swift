@@ -20,7 +20,7 @@ public struct ManifestChecker: Sendable {
                 case "agent.toml": _ = try AgentManifest.load(directory: dir)
                 case "node.toml": _ = try NodeManifest.load(directory: dir)
                 case LockFile.fileName:
-                    let text = String(decoding: FileManager.default.contents(atPath: file) ?? Data(), as: UTF8.self)
+                    let (_, text) = try ManifestReader.read(name, in: dir, what: "lock", hint: "run loom lock")
                     _ = try LockFile.parse(text: text, file: file)
                 default:
                     if name.hasSuffix(".lua"), let compile, let d = compile(file) { diagnostics.append(d) }

@@ -13,9 +13,11 @@ struct ManifestReader {
         self.map = TOMLSourceMap(text: text)
     }
 
-    /// Parses the text; a syntax error becomes a diagnostic at TOML's position.
+    /// Parses the text; a syntax error becomes a diagnostic at TOML's position. Only text that
+    /// TOMLSyntax accepts reaches toml++, which asserts on some invalid documents.
     static func parse(file: String, text: String) -> Result<TOMLTable, ManifestError> {
         do {
+            if let error = TOMLSyntax.error(in: text) { return .failure(ManifestError([error.diagnostic(file: file)])) }
             return .success(try TOMLTable(string: text))
         } catch let error as TOMLParseError {
             return .failure(ManifestError([Diagnostic(file: file, line: error.source.begin.line, column: error.source.begin.column,
@@ -40,6 +42,7 @@ struct ManifestReader {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ManifestError([Diagnostic(file: file, message: "cannot read the \(what) manifest", hint: hint)])
         }
+        if let error = TOMLSyntax.encodingError(in: data) { throw ManifestError([error.diagnostic(file: file)]) }
         return (file, String(decoding: data, as: UTF8.self))
     }
 
