@@ -7,7 +7,7 @@
 /// without building values; semantic errors (a key defined twice, a table redefined) are left to
 /// toml++, which reports them as errors. It also refuses what would strain toml++'s recursion or
 /// memory: documents over `maximumSize` bytes and nesting deeper than `maximumDepth` levels.
-public struct TOMLSyntax {
+public enum TOMLSyntax: Sendable {
     /// The largest document accepted, in bytes (16 MiB).
     public static let maximumSize = 16 << 20
     /// The deepest nesting accepted: the tables (named by header and dotted key parts, or inline),
@@ -41,7 +41,7 @@ public struct TOMLSyntax {
     /// no NUL, then the grammar.
     public static func validate(bytes: UnsafeBufferPointer<UInt8>) throws(TOMLSyntaxError) {
         try checkEncoding(bytes)
-        var scanner = TOMLSyntax(bytes: bytes)
+        var scanner = TOMLScanner(bytes: bytes)
         try scanner.document()
     }
 
@@ -79,14 +79,19 @@ public struct TOMLSyntax {
         }
     }
 
-    // MARK: The scanner
+}
 
+/// A cursor over a document's bytes that follows the TOML 1.0 grammar, throwing at the first byte
+/// that does not fit.
+private struct TOMLScanner {
     private let b: UnsafeBufferPointer<UInt8>
     private var i = 0
     /// The tables and arrays around the current position.
     private var depth = 0
+    /// The depth of the table the last header opened.
+    private var tableDepth = 0
 
-    private init(bytes: UnsafeBufferPointer<UInt8>) { b = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>) { b = bytes }
 
     private func peek(_ k: Int = 0) -> UInt8? { i + k < b.count ? b[i + k] : nil }
 
@@ -148,7 +153,7 @@ public struct TOMLSyntax {
                 try tableHeader()
                 after = "a table header"
             default:
-                depth = 0
+                depth = tableDepth
                 try keyValue()
                 after = "a key/value pair"
             }
@@ -166,6 +171,7 @@ public struct TOMLSyntax {
         depth = 0
         skipWhitespace()
         try key()
+        tableDepth = depth
         skipWhitespace()
         if array {
             guard peek() == 0x5d, peek(1) == 0x5d else { throw fail(.expected("']]' to close the array-of-tables header")) }
@@ -191,7 +197,7 @@ public struct TOMLSyntax {
 
     private mutating func simpleKey() throws(TOMLSyntaxError) {
         depth += 1
-        guard depth <= Self.maximumDepth else { throw fail(.tooDeep(limit: Self.maximumDepth)) }
+        guard depth <= TOMLSyntax.maximumDepth else { throw fail(.tooDeep(limit: TOMLSyntax.maximumDepth)) }
         switch peek() {
         case 0x22:
             guard !(peek(1) == 0x22 && peek(2) == 0x22) else { throw fail(.multilineKey) }
@@ -236,7 +242,7 @@ public struct TOMLSyntax {
 
     private mutating func enter() throws(TOMLSyntaxError) {
         depth += 1
-        guard depth <= Self.maximumDepth else { throw fail(.tooDeep(limit: Self.maximumDepth)) }
+        guard depth <= TOMLSyntax.maximumDepth else { throw fail(.tooDeep(limit: TOMLSyntax.maximumDepth)) }
     }
 
     private mutating func array() throws(TOMLSyntaxError) {

@@ -178,7 +178,7 @@ struct TOMLSyntaxTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-toml-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        FileManager.default.createFile(atPath: dir + "/skill.toml", contents: Data(bytes("name = \"", [0xff], "\"\n")))
+        _ = FileManager.default.createFile(atPath: dir + "/skill.toml", contents: Data(bytes("name = \"", [0xff], "\"\n")))
         do {
             _ = try SkillManifest.load(directory: dir)
             Issue.record("loaded")
