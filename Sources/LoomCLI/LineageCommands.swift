@@ -1,14 +1,17 @@
 import ArgumentParser
 import Foundation
+import LoomBundle
 import LoomCore
 import LoomRuntime
 
 /// Loads a node's lineage, printing the error and exiting 1 when it cannot.
 func loadLineage(_ node: String) throws -> Lineage {
     do {
+        // Installed bundles must be as their publishers signed them before their manifests are read.
+        try InstalledBundles.check(node: node)
         return try NodeLoader().lineage(of: node)
     } catch {
-        printError("error: " + error.description)
+        printError("error: \(error)")
         throw ExitCode(1)
     }
 }

@@ -54,6 +54,11 @@ struct BundleCommandTests {
         try "return { hello = function() return 'pwned' end }".write(toFile: installedInit, atomically: false, encoding: .utf8)
         let edited = try loom(["run", apprentice, "--task", "Ada", "--to", "herald"], status: 1)
         #expect(edited.stderr.contains("was changed after installation"))
+        // So are lineage, why and resolve: an edited bundle's manifests are not read.
+        for command in [["lineage", apprentice], ["why", apprentice, "greet@1"], ["resolve", apprentice]] {
+            let r = try loom(command, status: 1)
+            #expect(r.stderr.contains("was changed after installation"), "\(command): \(r.stderr)")
+        }
     }
 
     @Test("a SIGKILL at any point of an install leaves exactly the old or the new installation")
