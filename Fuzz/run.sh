@@ -98,9 +98,12 @@ run_target() {
     echo "== $name: $seconds s ($exe)" >&2
     "$exe" "${flags[@]}" "$corpus" "$root/Fuzz/corpus/$name" >"$log" 2>&1 || rc=$?
     local execs rate cov findings
-    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 | awk '{print $2 " / " $4}')
+    # The figures: libFuzzer's final stats, or (fork mode) its last status line.
+    execs=$({ grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}'
+              grep -aoE '^#[0-9]+' "$log" | tr -d '#'; } | sort -n | tail -1 || true)
+    rate=$(grep -ao 'stat::average_exec_per_sec: [0-9]*' "$log" | tail -1 | awk '{print $2}' || true)
+    if [ -z "$rate" ] && [ -n "$execs" ]; then rate=$(( execs / (seconds > 0 ? seconds : 1) )); fi
+    cov=$(grep -aoE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 | awk '{print $2 " / " $4}' || true)
     findings=$(find "$artifacts" -type f | wc -l)
     summary+=("| $name | $seconds | ${execs:-?} | ${rate:-?} | ${cov:-?} | $findings |")
     if [ "$rc" -ne 0 ] || [ "$findings" -ne 0 ]; then

@@ -52,6 +52,9 @@ struct LuaGenerator {
     /// spends its time on what is not known yet.
     nonisolated(unsafe) static var avoidKnown = false
 
+    /// The environment, where its iterator may be called by hand (a plain table when avoiding it).
+    static var env: String { avoidKnown ? "{_ENV}" : "_ENV" }
+
     init(_ bytes: [UInt8]) { c = Choices(bytes) }
 
     static func program(_ bytes: [UInt8]) -> String {
@@ -240,8 +243,8 @@ struct LuaGenerator {
         case 3 where !Self.avoidKnown:
             // The environment's iterator, called by hand with anything.
             out += "do local f, s, k = pairs(_ENV) pcall(f, \(expression()), \(expression())) pcall(f, s, \(expression())) end\n"
-        case 4: out += "do local f = pairs(\(c.pick(["string", "table", "math", "coroutine", "_ENV", "getmetatable('')"]))) pcall(f, \(expression()), \(expression())) end\n"
-        default: out += "for k in pairs(setmetatable({}, {__pairs = function(t) return \(c.pick(["next", "pairs(_ENV)", "function() return nil end", "error"])), \(expression()), nil end})) do R[#R + 1] = k end\n"
+        case 4: out += "do local f = pairs(\(c.pick(["string", "table", "math", "coroutine", Self.env, "getmetatable('')"]))) pcall(f, \(expression()), \(expression())) end\n"
+        default: out += "for k in pairs(setmetatable({}, {__pairs = function(t) return \(c.pick(["next", "pairs(\(Self.env))", "function() return nil end", "error"])), \(expression()), nil end})) do R[#R + 1] = k end\n"
         }
     }
 
@@ -388,7 +391,7 @@ struct LuaGenerator {
             case 9: fields.append("__mode = \(c.pick(["'k'", "'v'", "'kv'"]))")
             case 10: fields.append("__metatable = \(c.pick(["false", "'locked'", "{}"]))")
             case 11: fields.append("__name = \(c.pick(["'N'", "1", "{}"]))")
-            case 12: fields.append("__pairs = function(t) return \(c.pick(["next", "pairs(_ENV)", "error"])), t, nil end")
+            case 12: fields.append("__pairs = function(t) return \(c.pick(["next", "pairs(\(Self.env))", "error"])), t, nil end")
             default: fields.append("__gc = function() end")
             }
         }
