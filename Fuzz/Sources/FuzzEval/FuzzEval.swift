@@ -31,7 +31,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
             let values = try lua.load(bytes: source, name: "fuzz.lua").call()
             for value in values { _ = value.debugDescription }
         } catch {
-            _ = error.description
+            let message = error.description
+            if printPrograms { FileHandle.standardError.write(Data("---- error: \(error.kind.rawValue): \(message.prefix(300))\n".utf8)) }
         }
         try? lua.close()
     } catch {

@@ -96,7 +96,8 @@ struct LuaGenerator {
 
     mutating func statement() {
         budget -= 1
-        let wrapped = c.pick(4) == 0
+        // Half the statements run under pcall, so that an error does not end the program there.
+        let wrapped = c.pick(2) == 0
         if wrapped { out += "pcall(function()\n" }
         var kind = c.pick(28)
         if Self.avoidKnown && [9, 10, 11, 14, 15].contains(kind) { kind = 0 }
@@ -300,7 +301,7 @@ struct LuaGenerator {
         case 0: return variable()
         case 1: return number()
         case 2: return stringLiteral()
-        case 3: return c.pick(["nil", "true", "false", "_ENV", "string", "R", "{}", "...", "coroutine.running()"])
+        case 3: return c.pick(["nil", "true", "false", "_ENV", "string", "R", "{}", "coroutine.running()", "select('#')"])
         default: return variable()
         }
     }
