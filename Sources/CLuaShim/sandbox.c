@@ -18,7 +18,7 @@
 
 #include <string.h>
 
-static char base_key, env_mt_key, readonly_key;
+static char base_key, env_mt_key, readonly_key, script_threads_key;
 
 lua_State *loom_switch_current(lua_State *L, lua_State *to);  /* vm.c */
 
@@ -161,28 +161,70 @@ static int push_caller_env(lua_State *L) {
 
 static int new_env_k(lua_State *L);
 
+/* The compiler runs in C, where no hook fires, and some of its work grows faster than the source
+   (a chain of `or`s walks its jump list once per operator: quadratic). So sources are compiled
+   from pieces of COMPILE_PIECE bytes, and the reader looks at the deadline before each piece: a
+   compile never runs longer than the deadline plus the work of one piece. A reader that stops
+   makes the parse end early; the caller turns that into the deadline's error, never a chunk. */
+#define COMPILE_PIECE 256
+
+typedef struct {
+    const char *s;
+    size_t left;
+    int stopped;
+    int from_function;   /* pieces come from the Lua function at index 1 (load's reader form) */
+} PieceReader;
+
 #define RESERVED_SLOT 5
 
 static const char *piece_reader(lua_State *L, void *ud, size_t *size) {
-    (void)ud;
-    luaL_checkstack(L, 2, "too many nested functions");
-    lua_pushvalue(L, 1);
-    lua_call(L, 0, 1);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        *size = 0;
-        return NULL;
+    PieceReader *r = (PieceReader *)ud;
+    *size = 0;
+    if (r->stopped) return NULL;
+    if (loom_interrupted(L)) { r->stopped = 1; return NULL; }
+    if (r->left == 0 && r->from_function) {
+        luaL_checkstack(L, 2, "too many nested functions");
+        lua_pushvalue(L, 1);
+        lua_call(L, 0, 1);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            r->from_function = 0;
+            return NULL;
+        }
+        if (!lua_isstring(L, -1)) luaL_error(L, "reader function must return a string");
+        lua_replace(L, RESERVED_SLOT);   /* keeps the piece alive while the parser reads it */
+        r->s = lua_tolstring(L, RESERVED_SLOT, &r->left);
+        if (r->left == 0) { r->from_function = 0; return NULL; }   /* "" ends the chunk, as in Lua */
     }
-    if (!lua_isstring(L, -1)) luaL_error(L, "reader function must return a string");
-    lua_replace(L, RESERVED_SLOT);
-    return lua_tolstring(L, RESERVED_SLOT, size);
+    if (r->left == 0) return NULL;
+    size_t n = r->left < COMPILE_PIECE ? r->left : COMPILE_PIECE;
+    const char *piece = r->s;
+    r->s += n;
+    r->left -= n;
+    *size = n;
+    return piece;
+}
+
+/* Compiles text (mode "t") from `bytes`, or from the reader function at index 1 when bytes is
+   NULL, checking the deadline between pieces. Returns the status of lua_load; *stopped is set when
+   the deadline cut the compile short (the status is then an error, never LUA_OK). */
+int loom_compile(lua_State *L, const char *bytes, size_t length, const char *chunkname, int *stopped) {
+    PieceReader r = {bytes, bytes ? length : 0, 0, bytes == NULL};
+    int status = lua_load(L, piece_reader, &r, chunkname, "t");
+    *stopped = r.stopped;
+    if (r.stopped && status == LUA_OK) {
+        lua_pop(L, 1);   /* a prefix of the source compiled: never hand it out */
+        lua_pushliteral(L, "compile stopped at the deadline");
+        status = LUA_ERRSYNTAX;
+    }
+    return status;
 }
 
 static int sb_load(lua_State *L) {
     size_t len;
     const char *mode = luaL_optstring(L, 3, "bt");
     int has_env = !lua_isnone(L, 4);
-    int status;
+    int status, stopped = 0;
     if (strchr(mode, 't') == NULL) {
         luaL_pushfail(L);
         lua_pushfstring(L, "attempt to load a text chunk (mode is '%s'); the sandbox loads text only", mode);
@@ -196,13 +238,14 @@ static int sb_load(lua_State *L) {
             lua_pushliteral(L, "binary chunks are not allowed in the sandbox: load Lua source text");
             return 2;
         }
-        status = luaL_loadbufferx(L, s, len, chunkname, "t");
+        status = loom_compile(L, s, len, chunkname, &stopped);
     } else {
         const char *chunkname = luaL_optstring(L, 2, "=(load)");
         luaL_checktype(L, 1, LUA_TFUNCTION);
         lua_settop(L, RESERVED_SLOT);
-        status = lua_load(L, piece_reader, NULL, chunkname, "t");
+        status = loom_compile(L, NULL, 0, chunkname, &stopped);
     }
+    if (stopped) return loom_raise_interrupted(L);
     if (status != LUA_OK) {
         luaL_pushfail(L);
         lua_insert(L, -2);
@@ -215,6 +258,59 @@ static int sb_load(lua_State *L) {
         lua_call(L, 0, 1);
     }
     if (lua_setupvalue(L, -2, 1) == NULL) lua_pop(L, 1);
+    return 1;
+}
+
+/* xpcall with a message handler that the deadline reaches. Lua calls the handler where the error
+   was raised; for an error the budget's hook raised, that is inside the hook, with hooks off, where
+   a looping handler could never be stopped. So the handler is wrapped: once the VM is stopped, the
+   handler does not run and the stop's error goes through unchanged (it was going to be re-raised
+   at the next instruction anyway). Otherwise it runs as in Lua, hooks on. */
+static int xpcall_handler(lua_State *L) {
+    if (loom_interrupted(L)) return 1;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int finish_xpcall(lua_State *L, int status, lua_KContext extra) {
+    if (status != LUA_OK && status != LUA_YIELD) {
+        lua_pushboolean(L, 0);
+        lua_pushvalue(L, -2);
+        return 2;
+    }
+    return lua_gettop(L) - (int)extra;
+}
+
+static int sb_xpcall(lua_State *L) {
+    int n = lua_gettop(L);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, xpcall_handler, 1);
+    lua_replace(L, 2);
+    lua_pushboolean(L, 1);
+    lua_pushvalue(L, 1);
+    lua_rotate(L, 3, 2);
+    int status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, finish_xpcall);
+    return finish_xpcall(L, status, 2);
+}
+
+/* string.rep: Lua's loops once per copy even when the copies are empty (("").rep("", 2^62)), in C
+   where no hook fires. An empty result is returned at once; otherwise the result's size bounds the
+   loop (and the memory cap bounds the size). */
+static int str_rep(lua_State *L) {
+    size_t l, lsep;
+    luaL_checklstring(L, 1, &l);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    if (n <= 0 || (l == 0 && (lsep == 0 || n == 1))) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
     return 1;
 }
 
@@ -269,6 +365,39 @@ static lua_State *check_co(lua_State *L) {
     return co;
 }
 
+/* Scripts may resume and close only the coroutines scripts made. The node runs handlers on
+   coroutines of its own, reused from a pool: one that a script got hold of (coroutine.running()
+   in a handler) could otherwise be resumed or closed later, while it runs another agent's handler.
+   Script-made coroutines are kept in a weak-keyed registry table. */
+static void remember_script_thread(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &script_threads_key);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+static lua_State *check_script_co(lua_State *L, const char *what) {
+    lua_State *co = check_co(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &script_threads_key);
+    lua_pushvalue(L, 1);
+    int mine = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    if (!mine && co != L)
+        luaL_error(L, "cannot %s this coroutine: it belongs to the node (a handler's), not to a script", what);
+    return co;
+}
+
+static int co_create(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    remember_script_thread(L, -1);
+    return 1;
+}
+
 static int close_thread(lua_State *co, lua_State *from) {
 #if LUA_VERSION_RELEASE_NUM >= 50406
     return lua_closethread(co, from);
@@ -291,6 +420,10 @@ int loom_thread_reset(lua_State *L, lua_State *co) {
    error value on top of L. */
 static int resume_aux(lua_State *L, lua_State *co, int narg) {
     if (loom_interrupted(L)) loom_raise_interrupted(L);
+    if (loom_stack_exhausted()) {
+        lua_pushliteral(L, "C stack overflow (coroutines nested too deeply)");
+        return -1;
+    }
     if (!lua_checkstack(co, narg)) {
         lua_pushliteral(L, "too many arguments to resume");
         return -1;
@@ -314,7 +447,7 @@ static int resume_aux(lua_State *L, lua_State *co, int narg) {
 }
 
 static int co_resume(lua_State *L) {
-    lua_State *co = check_co(L);
+    lua_State *co = check_script_co(L, "resume");
     int r = resume_aux(L, co, lua_gettop(L) - 1);
     if (r < 0) {
         luaL_pushfail(L);
@@ -331,7 +464,7 @@ static int co_wrap_call(lua_State *L) {
     int r = resume_aux(L, co, lua_gettop(L));
     if (r < 0) {
         int status = lua_status(co);
-        if (status != LUA_OK && status != LUA_YIELD) {
+        if (status != LUA_OK && status != LUA_YIELD && !loom_stack_exhausted()) {
             lua_State *outer = loom_switch_current(L, co);
             status = close_thread(co, L);
             loom_switch_current(L, outer);
@@ -352,6 +485,7 @@ static int co_wrap(lua_State *L) {
     lua_State *co = lua_newthread(L);
     lua_pushvalue(L, 1);
     lua_xmove(L, co, 1);
+    remember_script_thread(L, -1);
     lua_pushcclosure(L, co_wrap_call, 1);
     return 1;
 }
@@ -373,7 +507,8 @@ static int co_status_of(lua_State *L, lua_State *co) {
 }
 
 static int co_close(lua_State *L) {
-    lua_State *co = check_co(L);
+    lua_State *co = check_script_co(L, "close");
+    if (loom_stack_exhausted()) return luaL_error(L, "C stack overflow (coroutines closed inside each other too deeply)");
     int s = co_status_of(L, co);
     if (s != CO_DEAD && s != CO_SUSPENDED)
         return luaL_error(L, "cannot close a %s coroutine", co_status_names[s]);
@@ -489,6 +624,7 @@ static int tb_move(lua_State *L) {
 
 /* __pairs for environments: own names first, then the base names it does not shadow. */
 static int env_next(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);   /* the iterator is reachable: pairs(_ENV) returns it */
     lua_settop(L, 2);
     int base = lua_upvalueindex(1);
     int in_base = 0;
@@ -517,6 +653,7 @@ static int env_next(lua_State *L) {
 }
 
 static int env_pairs(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &base_key);
     lua_pushcclosure(L, env_next, 1);
     lua_pushvalue(L, 1);
@@ -576,11 +713,10 @@ static void add_library(lua_State *L, int base, const char *name, const char *co
 int loom_open_sandbox(lua_State *L) {
     static const char *const base_allow[] = {
         "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "print",
-        "rawequal", "rawget", "rawlen", "select", "tonumber", "tostring", "type", "xpcall",
-        "_VERSION", NULL};
+        "rawequal", "rawget", "rawlen", "select", "tonumber", "tostring", "type", "_VERSION", NULL};
     static const luaL_Reg base_own[] = {
         {"load", sb_load}, {"setmetatable", sb_setmetatable}, {"rawset", sb_rawset},
-        {"collectgarbage", sb_collectgarbage}, {NULL, NULL}};
+        {"collectgarbage", sb_collectgarbage}, {"xpcall", sb_xpcall}, {NULL, NULL}};
     static const char *const string_allow[] = {
         "byte", "char", "format", "len", "lower", "pack", "packsize", "rep", "reverse", "sub",
         "unpack", "upper", NULL};
@@ -592,14 +728,16 @@ int loom_open_sandbox(lua_State *L) {
         {"insert", tb_insert}, {"remove", tb_remove}, {"move", tb_move}, {NULL, NULL}};
     static const char *const math_allow[] = {
         "abs", "ceil", "cos", "deg", "exp", "floor", "fmod", "huge", "log", "max", "maxinteger",
-        "min", "mininteger", "modf", "pi", "rad", "random", "randomseed", "sin", "sqrt", "tan",
+        "min", "mininteger", "modf", "pi", "rad", "sin", "sqrt", "tan",
         "tointeger", "type", "ult", "acos", "asin", "atan", NULL};
+    static const luaL_Reg math_own[] = {
+        {"random", loom_math_random}, {"randomseed", loom_math_randomseed}, {NULL, NULL}};
     static const char *const utf8_allow[] = {
         "char", "charpattern", "codepoint", "codes", "len", "offset", NULL};
     static const char *const coroutine_allow[] = {
-        "create", "isyieldable", "running", "status", "yield", NULL};
+        "isyieldable", "running", "status", "yield", NULL};
     static const luaL_Reg coroutine_own[] = {
-        {"resume", co_resume}, {"wrap", co_wrap}, {"close", co_close}, {NULL, NULL}};
+        {"create", co_create}, {"resume", co_resume}, {"wrap", co_wrap}, {"close", co_close}, {NULL, NULL}};
     static const char *const os_allow[] = {"clock", "date", "difftime", "time", NULL};
 
     lua_newtable(L);
@@ -615,8 +753,11 @@ int loom_open_sandbox(lua_State *L) {
 
     add_library(L, base, LUA_STRLIBNAME, string_allow, string_own);
     int sandbox_string = lua_gettop(L);
+    lua_getfield(L, sandbox_string, "rep");
+    lua_pushcclosure(L, str_rep, 1);
+    lua_setfield(L, sandbox_string, "rep");
     add_library(L, base, LUA_TABLIBNAME, table_allow, table_own);
-    add_library(L, base, LUA_MATHLIBNAME, math_allow, NULL);
+    add_library(L, base, LUA_MATHLIBNAME, math_allow, math_own);
     add_library(L, base, LUA_UTF8LIBNAME, utf8_allow, NULL);
     add_library(L, base, LUA_COLIBNAME, coroutine_allow, coroutine_own);
     add_library(L, base, LUA_OSLIBNAME, os_allow, NULL);
@@ -638,6 +779,13 @@ int loom_open_sandbox(lua_State *L) {
 
     lua_pushvalue(L, base);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &base_key);
+
+    lua_createtable(L, 0, 0);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &script_threads_key);
 
     lua_createtable(L, 0, 3);
     lua_pushvalue(L, base);

@@ -23,4 +23,16 @@ int loom_str_gsub(lua_State *L);
    depth below 100, at most max_values values; functions, coroutines and userdata raise. */
 void loom_mail_copy(lua_State *L, int index, size_t max_values);
 
+/* math.random and math.randomseed with a generator per environment (random.c). */
+int loom_math_random(lua_State *L);
+int loom_math_randomseed(lua_State *L);
+
+/* Compiles text from bytes, or from the reader function at index 1 when bytes is NULL, looking at
+   the deadline between small pieces (sandbox.c). *stopped is set when the deadline cut it short. */
+int loom_compile(lua_State *L, const char *bytes, size_t length, const char *chunkname, int *stopped);
+
+/* Nonzero when the running thread's C stack is nearly used up (vm.c). Checked where Lua does not
+   count C levels itself: closing coroutines (Lua 5.4.4's lua_resetthread starts its count at 0). */
+int loom_stack_exhausted(void);
+
 #endif

@@ -266,6 +266,36 @@ static void watchdog_unregister(LoomVM *vm) {
     pthread_mutex_unlock(&watchdog_mutex);
 }
 
+/* ---- the C stack ---------------------------------------------------------------------------- */
+
+/* Lua counts nested C calls (200 at most) so that recursion stops before the C stack runs out, but
+   Lua 5.4.4's lua_resetthread starts a closing coroutine's count at zero: coroutines closed from
+   __close handlers nest without limit. The sandbox's coroutine functions look at the real stack
+   instead: below STACK_RESERVE bytes from its end (enough for 200 C levels of Lua and a handler),
+   they refuse to go deeper. */
+#define STACK_RESERVE (384 * 1024)
+
+static _Thread_local char *tls_stack_floor;
+static _Thread_local int tls_stack_known;
+
+int loom_stack_exhausted(void) {
+    char probe;
+    if (!tls_stack_known) {
+        tls_stack_known = 1;
+        pthread_attr_t attr;
+        void *low = NULL;
+        size_t size = 0;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            if (pthread_attr_getstack(&attr, &low, &size) != 0) low = NULL;
+            pthread_attr_destroy(&attr);
+        }
+        /* A stack too small for the reserve gets half of itself as the floor. */
+        size_t reserve = size > 2 * STACK_RESERVE ? STACK_RESERVE : size / 2;
+        tls_stack_floor = low ? (char *)low + reserve : NULL;
+    }
+    return tls_stack_floor != NULL && &probe < tls_stack_floor;
+}
+
 /* ---- entries ------------------------------------------------------------------------------ */
 
 /* The signal handler runs on this same thread, so plain (relaxed) stores with compiler fences are
@@ -523,7 +553,29 @@ int loom_load(lua_State *L, const char *bytes, size_t length, const char *chunkn
         status = loom_pushlstring_p(L, "binary chunks are not allowed: load Lua source text", 51);
         if (status == LUA_OK) status = LUA_ERRSYNTAX;
     } else {
-        status = luaL_loadbufferx(L, bytes, length, chunkname, "t");
+        /* The compile is an entry of its own (or part of the running one): the deadline reaches
+           it between pieces of the source (see loom_compile). */
+        int outermost = (vm->depth++ == 0);
+        if (outermost) begin_entry(vm, L);
+        int stopped = 0;
+        status = loom_compile(L, bytes, length, chunkname, &stopped);
+        int stop = atomic_load(&vm->stop);
+        if (outermost) end_entry(vm, L);
+        vm->depth--;
+        if (stopped) {
+            vm->error.kind = stop == LOOM_STOP_BUDGET ? LOOM_KIND_BUDGET : LOOM_KIND_TIMEOUT;
+            clear_traceback(L);
+            lua_settop(L, -2);
+            const char *name = chunkname[0] == '@' || chunkname[0] == '=' ? chunkname + 1 : chunkname;
+            char msg[LUA_IDSIZE + 96];
+            int n = stop == LOOM_STOP_BUDGET
+                ? snprintf(msg, sizeof msg, "%.*s: instruction budget exceeded while compiling", LUA_IDSIZE, name)
+                : snprintf(msg, sizeof msg, "%.*s: deadline of %lld ms exceeded while compiling", LUA_IDSIZE, name,
+                           (long long)(vm->timeout_ns / 1000000));
+            if (n < 0) n = 0;
+            if ((size_t)n >= sizeof msg) n = (int)sizeof msg - 1;
+            return loom_pushlstring_p(L, msg, (size_t)n) == LUA_OK ? LUA_ERRRUN : LUA_ERRMEM;
+        }
     }
     if (status != LUA_OK) {
         vm->error.kind = (status == LUA_ERRMEM) ? LOOM_KIND_MEMORY : LOOM_KIND_SYNTAX;

@@ -25,7 +25,7 @@ public struct BundleBenchmark: Sendable {
         let fm = FileManager.default
         func write(_ path: String, _ text: String) throws {
             let full = root + "/" + path
-            try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: Paths.parent(full), withIntermediateDirectories: true)
             try text.write(toFile: full, atomically: true, encoding: .utf8)
         }
         try write("parent/node.toml", "name = \"parent\"\n")

@@ -34,13 +34,14 @@ public struct BundleBuilder: Sendable {
     public func build() throws(BundleError) -> Result {
         let record: NodeRecord
         do { record = try NodeLoader().load(directory: node) } catch { throw BundleError(.manifest, "\(error)") }
+        if let problem = BundleLayout.problem(bundleName: name ?? "\(record.name)-skills") { throw BundleError(.manifest, problem) }
         let identity = try NodeIdentity.load(node: node)
         var available = record.skills
         if let skillsFolder {
             available = []
             for name in ((try? FileManager.default.contentsOfDirectory(atPath: skillsFolder)) ?? []).sorted() where !name.hasPrefix(".") {
-                let dir = (skillsFolder as NSString).appendingPathComponent(name)
-                guard FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent("skill.toml")) else { continue }
+                let dir = Paths.join(skillsFolder, name)
+                guard FileManager.default.fileExists(atPath: Paths.join(dir, "skill.toml")) else { continue }
                 do { available.append(try SkillManifest.load(directory: dir)) } catch { throw BundleError(.manifest, "\(error)") }
             }
         }

@@ -38,18 +38,24 @@ public struct BundleInstaller: Sendable {
     public init(node: String) { self.node = node }
 
     /// Every check: the bundle itself, a trusted and unrevoked signer, and the node's constitution
-    /// for the permissions its skills ask.
+    /// for the permissions its skills ask. Trust is checked before the skills' manifests (the
+    /// publisher's content) are parsed. Nothing is recorded.
     public func verify(file: String) throws(BundleError) -> Verified {
         let record: NodeRecord
         do { record = try NodeLoader().load(directory: node) } catch { throw BundleError(.manifest, "\(error)") }
-        let contents = try reader.read(file: file)
+        var contents = try reader.readSigned(file: file)
         let index = contents.index
         guard index.publisher != record.name else {
             throw BundleError(.manifest, "\(file) was published by '\(index.publisher)' itself; a node does not install its own bundle")
         }
         let store = try TrustStore(node: node)
-        for s in contents.statements where s.kind == .revocation { try store.apply(s) }
-        let rotations = try store.check(publisher: index.publisher, key: index.publisherKey, statements: contents.statements)
+        let rotations: [KeyStatement]
+        do throws(BundleError) {
+            rotations = try store.check(publisher: index.publisher, key: index.publisherKey, statements: contents.statements)
+        } catch {
+            throw BundleError(error.kind, "\(file): \(error.message)")
+        }
+        try reader.parseManifests(&contents, file: file)
         let relation: Relation = Self.lineageNames(of: record).contains(index.publisher) ? .lineage : .foreign
         let allowed = record.manifest.constitution.allowed(for: relation == .lineage ? .lineage : .foreign)
         for m in contents.manifests {
@@ -74,6 +80,10 @@ public struct BundleInstaller: Sendable {
         return names
     }
 
+    /// Installs all or nothing: the files are staged in `.loom/bundles/ID.partial-PID` (the same
+    /// file system), renamed into place, and the link is switched inside the trust store
+    /// transaction that records the version seen and the bundle's key statements; on any failure
+    /// nothing of this install is left behind.
     public func install(file: String) throws(BundleError) -> Result {
         let verified = try verify(file: file)
         let c = verified.contents
@@ -88,55 +98,93 @@ public struct BundleInstaller: Sendable {
                 throw BundleError(.rollback, "\(file) is \(index.name) \(index.version) with different content than the \(index.version) already seen from '\(index.publisher)'; a new release needs a new version")
             }
         }
-        for s in verified.rotations { try store.apply(s) }
-        // The highest version seen is recorded before anything is switched.
-        if index.version >= (highest.flatMap { SemanticVersion($0.0) } ?? index.version) {
-            try store.recordVersion(name: index.name, publisher: index.publisher, version: index.version.description, bundle: c.id)
-        }
+        let recordVersion = index.version >= (highest.flatMap { SemanticVersion($0.0) } ?? index.version)
 
-        let loom = (node as NSString).appendingPathComponent(".loom")
-        let bundles = (loom as NSString).appendingPathComponent("bundles")
-        let linkFolder = (loom as NSString).appendingPathComponent(verified.relation == .lineage ? "ancestors" : "installed")
+        let loom = Paths.join(node, ".loom")
+        let bundles = Paths.join(loom, "bundles")
+        let linkFolder = Paths.join(loom, verified.relation == .lineage ? "ancestors" : "installed")
         let linkName = verified.relation == .lineage ? index.publisher : "\(index.publisher)--\(index.name)"
-        let link = (linkFolder as NSString).appendingPathComponent(linkName)
-        do {
-            try FileManager.default.createDirectory(atPath: bundles, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: linkFolder, withIntermediateDirectories: true)
-        } catch { throw BundleError(.io, "cannot create \(bundles): \(error)") }
-        if let type = (try? FileManager.default.attributesOfItem(atPath: link))?[.type] as? FileAttributeType, type != .typeSymbolicLink {
-            throw BundleError(.io, "\(link) is a real folder, not an installed bundle; move it away to install \(index.name)")
-        }
-        Self.removeLeftovers(bundles, links: linkFolder)
-        let target = (bundles as NSString).appendingPathComponent(c.id)
-        // A folder for this bundle may be there already (installed before, or left by a crash);
-        // it is used only if every file is intact, else it goes.
-        if FileManager.default.fileExists(atPath: target), (try? InstalledBundles.checkFiles(folder: target)) == nil {
-            Self.discard(target)
-        }
-        if !FileManager.default.fileExists(atPath: target) {
-            let partial = target + ".partial-\(getpid())"
-            try? FileManager.default.removeItem(atPath: partial)
-            var files = c.files
-            files["bundle.toml"] = c.indexBytes
-            files["bundle.sig"] = Data((c.signature.base64EncodedString() + "\n").utf8)
-            if verified.relation == .lineage { files["node.toml"] = Data(Self.ancestorManifest(index).utf8) }
-            for (path, data) in files.sorted(by: { $0.key < $1.key }) {
-                try Self.write(data, to: (partial as NSString).appendingPathComponent(path))
-            }
-            Self.syncTree(partial)
-            guard rename(partial, target) == 0 else { throw BundleError(.io, "cannot move \(partial) into place: \(String(cString: strerror(errno)))") }
-            Self.sync(bundles)
-        }
-        let old = (try? FileManager.default.destinationOfSymbolicLink(atPath: link)).map { ($0 as NSString).lastPathComponent }
+        let link = Paths.join(linkFolder, linkName)
+        let target = Paths.join(bundles, c.id)
+        let partial = target + ".partial-\(getpid())"
         let newLink = link + ".new-\(getpid())"
-        unlink(newLink)
-        guard symlink("../bundles/\(c.id)", newLink) == 0, rename(newLink, link) == 0 else {
-            throw BundleError(.io, "cannot switch \(link) to the new bundle: \(String(cString: strerror(errno)))")
+        var createdFolders: [String] = []
+        var createdTarget = false
+        func fail(_ e: BundleError) -> BundleError {
+            unlink(newLink)
+            try? FileManager.default.removeItem(atPath: partial)
+            if createdTarget { Self.discard(target) }
+            Folders.removeIfEmpty(createdFolders)
+            return BundleError(e.kind, e.message.hasPrefix(file) ? e.message : "cannot install \(file) (\(index.name) \(index.version) from '\(index.publisher)'): \(e.message)")
+        }
+        do throws(BundleError) {
+            createdFolders += try Folders.make(bundles)
+            createdFolders += try Folders.make(linkFolder)
+            if let kind = FileKind.at(link), kind != .link {
+                throw BundleError(.io, "\(link) is \(kind == .folder ? "a real folder" : kind == .file ? "a real file" : kind.words), not an installed bundle; move it away to install \(index.name)")
+            }
+            Self.removeLeftovers(bundles, links: linkFolder)
+            // A folder for this bundle may be there already (installed before, or left by a crash);
+            // it is used only if every file is intact, else it goes.
+            if let kind = FileKind.at(target), kind != .folder || (try? InstalledBundles.checkFiles(folder: target)) == nil {
+                Self.discard(target)
+                if FileKind.at(target) != nil { throw BundleError(.io, "\(target) is damaged and cannot be moved away") }
+            }
+            if FileKind.at(target) == nil {
+                try? FileManager.default.removeItem(atPath: partial)
+                var files = c.files
+                files["bundle.toml"] = c.indexBytes
+                files["bundle.sig"] = Data((c.signature.base64EncodedString() + "\n").utf8)
+                if verified.relation == .lineage { files["node.toml"] = Data(Self.ancestorManifest(index).utf8) }
+                for (path, data) in files.sorted(by: { $0.key < $1.key }) {
+                    try Self.write(data, to: Paths.join(partial, path))
+                }
+                Self.syncTree(partial)
+                guard rename(partial, target) == 0 else {
+                    throw BundleError(.io, "cannot move \(partial) into place: \(FileErrors.describe(errno))")
+                }
+                createdTarget = true
+                Self.sync(bundles)
+            }
+            unlink(newLink)
+            guard symlink("../bundles/\(c.id)", newLink) == 0 else {
+                throw BundleError(.io, "cannot create the link \(newLink): \(FileErrors.describe(errno))")
+            }
+        } catch {
+            throw fail(error)
+        }
+        let old = (try? FileManager.default.destinationOfSymbolicLink(atPath: link))
+        // The records and the switch: the link is renamed into place last inside the transaction,
+        // so either both happen or neither.
+        var switched = false
+        do throws(BundleError) {
+            try store.recordInstall(
+                revocations: c.statements.filter { $0.kind == .revocation }, rotations: verified.rotations,
+                version: recordVersion ? (index.name, index.publisher, index.version.description, c.id) : nil
+            ) { () throws(BundleError) in
+                guard rename(newLink, link) == 0 else {
+                    throw BundleError(.io, "cannot switch \(link) to the new bundle: \(FileErrors.describe(errno))")
+                }
+                switched = true
+            }
+        } catch {
+            if switched {
+                // The transaction failed after the switch: put the old link back.
+                if let old {
+                    let back = link + ".old-\(getpid())"
+                    unlink(back)
+                    if symlink(old, back) == 0 { rename(back, link) }
+                } else {
+                    unlink(link)
+                }
+                createdTarget = createdTarget && old.map({ Paths.name($0) }) != c.id
+            }
+            throw fail(error)
         }
         Self.sync(linkFolder)
-        let replaced = old.flatMap { id -> String? in
+        let replaced = old.map { Paths.name($0) }.flatMap { id -> String? in
             guard id != c.id else { return nil }
-            let data = FileManager.default.contents(atPath: (bundles as NSString).appendingPathComponent(id + "/bundle.toml"))
+            let data = FileManager.default.contents(atPath: Paths.join(bundles, id + "/bundle.toml"))
             return data.flatMap { try? BundleIndex(bytes: $0) }?.version.description ?? "an earlier bundle"
         }
         Self.removeUnused(bundles, loom: loom)
@@ -150,11 +198,9 @@ public struct BundleInstaller: Sendable {
     }
 
     static func write(_ data: Data, to path: String) throws(BundleError) {
-        do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        } catch { throw BundleError(.io, "cannot create the folder of \(path): \(error)") }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BundleError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
+        try Folders.make(Paths.parent(path))
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw BundleError(.io, "cannot create \(path): \(FileErrors.describe(errno))") }
         defer { close(fd) }
         let ok = data.withUnsafeBytes { raw -> Bool in
             var off = 0
@@ -165,7 +211,7 @@ public struct BundleInstaller: Sendable {
             }
             return true
         }
-        guard ok, fsync(fd) == 0 else { throw BundleError(.io, "cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard ok, fsync(fd) == 0 else { throw BundleError(.io, "cannot write \(path): \(FileErrors.describe(errno))") }
     }
 
     static func sync(_ folder: String) {
@@ -177,7 +223,7 @@ public struct BundleInstaller: Sendable {
         let walker = FileManager.default.enumerator(atPath: folder)
         var dirs = [folder]
         while let p = walker?.nextObject() as? String {
-            let full = (folder as NSString).appendingPathComponent(p)
+            let full = Paths.join(folder, p)
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), isDir.boolValue { dirs.append(full) }
         }
@@ -195,10 +241,10 @@ public struct BundleInstaller: Sendable {
     /// Extractions, deletions and link switches a crash interrupted.
     static func removeLeftovers(_ bundles: String, links: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? [] where name.contains(".partial-") || name.contains(".trash-") {
-            try? FileManager.default.removeItem(atPath: (bundles as NSString).appendingPathComponent(name))
+            try? FileManager.default.removeItem(atPath: Paths.join(bundles, name))
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: links)) ?? [] where name.contains(".new-") {
-            unlink((links as NSString).appendingPathComponent(name))
+            unlink(Paths.join(links, name))
         }
     }
 
@@ -206,16 +252,16 @@ public struct BundleInstaller: Sendable {
     static func removeUnused(_ bundles: String, loom: String) {
         var used: Set<String> = []
         for folder in ["ancestors", "installed"] {
-            let dir = (loom as NSString).appendingPathComponent(folder)
+            let dir = Paths.join(loom, folder)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
-                if let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: (dir as NSString).appendingPathComponent(name)) {
-                    used.insert((dest as NSString).lastPathComponent)
+                if let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: Paths.join(dir, name)) {
+                    used.insert(Paths.name(dest))
                 }
             }
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: bundles)) ?? []
         where !used.contains(name) && !name.contains(".partial-") && !name.contains(".trash-") {
-            discard((bundles as NSString).appendingPathComponent(name))
+            discard(Paths.join(bundles, name))
         }
     }
 }

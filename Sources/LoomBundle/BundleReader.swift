@@ -1,13 +1,13 @@
 import Crypto
 public import Foundation
 public import LoomCore
+import Glibc
 import Synchronization
-import ZIPFoundation
 
 /// Reads a bundle and checks everything that does not depend on who trusts whom: the archive's
-/// safety rules (``ArchiveLimits``), the publisher's signature over the index, every listed file
-/// present with its size and SHA-256, nothing unlisted, the key statements' signatures, and every
-/// skill manifest valid and matching the index.
+/// safety rules (``ArchiveLimits``), the publisher's signature over the index, the index's names
+/// and layout (``BundleLayout``), every listed file present with its size and SHA-256, nothing
+/// unlisted, the key statements' signatures, and every skill manifest valid and matching the index.
 public struct BundleReader: Sendable {
     public var limits = ArchiveLimits()
     public init() {}
@@ -26,23 +26,63 @@ public struct BundleReader: Sendable {
     }
 
     public func read(file: String) throws(BundleError) -> Contents {
-        let url = URL(fileURLWithPath: file)
-        let size = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int) ?? -1
-        guard size >= 0 else { throw BundleError(.io, "\(file) does not exist or cannot be read") }
-        guard size <= limits.maxArchiveBytes else {
-            throw BundleError(.unsafeArchive, "\(file) is \(size) bytes; the limit is \(limits.maxArchiveBytes)")
-        }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw BundleError(.io, "cannot read \(file): \(error)") }
-        return try read(data: data, file: file)
+        var contents = try readSigned(file: file)
+        try parseManifests(&contents, file: file)
+        return contents
     }
 
     public func read(data: Data, file: String) throws(BundleError) -> Contents {
+        var contents = try readSigned(data: data, file: file)
+        try parseManifests(&contents, file: file)
+        return contents
+    }
+
+    /// Everything but the skill manifests: the archive, the signature, the index, every file and
+    /// the key statements. An installer checks trust on this, and parses the manifests (content
+    /// from the publisher) only after (``parseManifests(_:file:)``).
+    public func readSigned(file: String) throws(BundleError) -> Contents {
+        try readSigned(data: try Self.load(file: file, limit: limits.maxArchiveBytes), file: file)
+    }
+
+    /// The bytes of a bundle file, with messages that say what is wrong with the path.
+    static func load(file: String, limit: Int) throws(BundleError) -> Data {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else { throw BundleError(.io, "\(file) does not exist") }
+        guard !isFolder.boolValue else { throw BundleError(.io, "\(file) is a folder, not a bundle file") }
+        let real = realpath(file, nil).map { p -> String in defer { free(p) }; return String(cString: p) } ?? file
+        let resolved = FileKind.examine(real)
+        guard resolved.kind == .file else {
+            throw BundleError(.io, resolved.kind == nil ? "\(file) cannot be read: \(resolved.problem)" : "\(file) is not a regular file, not a bundle file")
+        }
+        guard resolved.size <= limit else { throw BundleError(.unsafeArchive, "\(file) is \(resolved.size) bytes; the limit is \(limit)") }
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BundleError(.io, "\(file) cannot be read: \(FileErrors.describe(errno))") }
+        defer { close(fd) }
+        // Read at most limit + 1 bytes, whatever the size said.
+        var data = Data(count: min(resolved.size, limit) + 1)
+        let got = data.withUnsafeMutableBytes { raw -> Int in
+            var off = 0
+            while off < raw.count {
+                let n = Glibc.read(fd, raw.baseAddress! + off, raw.count - off)
+                if n < 0 { if errno == EINTR { continue }; return -1 }
+                if n == 0 { break }
+                off += n
+            }
+            return off
+        }
+        guard got >= 0 else { throw BundleError(.io, "\(file) cannot be read: \(FileErrors.describe(errno))") }
+        guard got <= min(resolved.size, limit) else { throw BundleError(.io, "\(file) grew while it was read; it is refused") }
+        data.count = got
+        return data
+    }
+
+    public func readSigned(data: Data, file: String) throws(BundleError) -> Contents {
         let scanned = try ArchiveScanner.scan(data, file: file, limits: limits)
-        let entries = try extract(data, file: file, scanned: scanned)
+        let entries = try ArchiveScanner.extract(data, entries: scanned, file: file, limits: limits)
         guard let indexBytes = entries["bundle.toml"] else { throw BundleError(.integrity, "\(file): bundle.toml is missing") }
-        guard let sigBytes = entries["bundle.sig"], let sigText = String(data: sigBytes, encoding: .utf8) else {
-            throw BundleError(.integrity, "\(file): bundle.sig is missing")
+        guard let sigBytes = entries["bundle.sig"] else { throw BundleError(.integrity, "\(file): bundle.sig is missing") }
+        guard let sigText = String(validating: sigBytes, as: UTF8.self) else {
+            throw BundleError(.signature, "\(file): bundle.sig is not valid UTF-8; it holds a base64 signature")
         }
         let signature = try SignatureText.decode(sigText, what: "\(file): bundle.sig")
         // The signature is checked before anything in the index is believed.
@@ -53,10 +93,18 @@ public struct BundleReader: Sendable {
         guard index.publisherKey == key else {
             throw BundleError(.signature, "\(file): bundle.toml names two publisher keys; the bundle is refused")
         }
-        // Every listed file present and intact; nothing else.
+        try BundleLayout.check(index, file: file, limits: limits)
+        // Every listed file present, under exactly its listed name, and intact; nothing else.
         var files: [String: Data] = [:]
+        var names: [String: String] = [:]
+        for e in scanned { names[e.name] = e.name }
         for f in index.files {
-            guard let content = entries[f.path] else { throw BundleError(.integrity, "\(file): \(f.path) is listed in bundle.toml but missing") }
+            guard let content = entries[f.path], let actual = names[f.path] else {
+                throw BundleError(.integrity, "\(file): \(f.path) is listed in bundle.toml but missing")
+            }
+            guard actual.utf8.elementsEqual(f.path.utf8) else {
+                throw BundleError(.integrity, "\(file): \(f.path) is listed in bundle.toml, but the archive spells it \(actual.debugDescription) (another Unicode normalization)")
+            }
             guard content.count == f.size, BundleBuilder.hex(SHA256.hash(data: content)) == f.sha256 else {
                 throw BundleError(.integrity, "\(file): \(f.path) does not match its SHA-256 in bundle.toml; the bundle was altered")
             }
@@ -65,18 +113,47 @@ public struct BundleReader: Sendable {
         for name in entries.keys.sorted() where name != "bundle.toml" && name != "bundle.sig" && files[name] == nil {
             throw BundleError(.integrity, "\(file): \(name) is in the archive but not listed in bundle.toml")
         }
-        // Key statements and skill manifests.
+        // Folder entries only for folders of listed files.
+        let folders = Set(index.files.flatMap { f in
+            f.path.indices.filter { f.path[$0] == "/" }.map { String(f.path[...$0]) }
+        })
+        for e in scanned where e.isDirectory && !folders.contains(e.name) {
+            throw BundleError(.integrity, "\(file): the folder \(e.name) is in the archive but holds no listed file")
+        }
+        // Key statements: every file under keys/ is one, signed as it says.
         var statements: [KeyStatement] = []
         for path in files.keys.sorted() where path.hasPrefix("keys/") {
-            let s = try KeyStatement(text: String(decoding: files[path]!, as: UTF8.self), file: "\(file): \(path)")
-            try s.verify()
-            statements.append(s)
+            statements.append(try Self.statement(files[path]!, path: path, file: file))
         }
+        return Contents(index: index, indexBytes: indexBytes, signature: signature, id: BundleBuilder.hex(SHA256.hash(data: indexBytes)),
+                        files: files, statements: statements, manifests: [])
+    }
+
+    static func statement(_ data: Data, path: String, file: String) throws(BundleError) -> KeyStatement {
+        let what = "\(file): \(path)"
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw BundleError(.key, "\(what) is not valid UTF-8, so not a key statement")
+        }
+        let s: KeyStatement
+        do throws(BundleError) { s = try KeyStatement(text: text, file: what) } catch {
+            throw BundleError(.key, "\(what) is not a valid key statement: "
+                              + (error.message.hasPrefix(what + ": ") ? String(error.message.dropFirst(what.count + 2)) : error.message))
+        }
+        do throws(BundleError) { try s.verify() } catch { throw BundleError(error.kind, "\(what): \(error.message)") }
+        return s
+    }
+
+    /// Parses and checks each skill's manifest against the index. Manifests are the publisher's
+    /// content: an installer calls this only once the publisher is trusted.
+    public func parseManifests(_ contents: inout Contents, file: String) throws(BundleError) {
+        let index = contents.index
+        let files = contents.files
         var manifests: [SkillManifest] = []
         for skill in index.skills {
             let path = skill.path + "/skill.toml"
-            guard skill.path.hasPrefix("skills/"), let text = files[path].flatMap({ String(data: $0, encoding: .utf8) }) else {
-                throw BundleError(.manifest, "\(file): skill '\(skill.name)' has no \(path)")
+            guard let data = files[path] else { throw BundleError(.manifest, "\(file): skill '\(skill.name)' has no \(path)") }
+            guard let text = String(validating: data, as: UTF8.self) else {
+                throw BundleError(.manifest, "\(file): \(path) is not valid UTF-8")
             }
             let m: SkillManifest
             let folder = skill.path
@@ -98,54 +175,7 @@ public struct BundleReader: Sendable {
             }
             manifests.append(m)
         }
-        return Contents(index: index, indexBytes: indexBytes, signature: signature, id: BundleBuilder.hex(SHA256.hash(data: indexBytes)),
-                        files: files, statements: statements, manifests: manifests)
-    }
-
-    /// Reads every file entry: stored ones straight from the archive, compressed ones through
-    /// ZIPFoundation, counting the bytes really produced against the caps.
-    private func extract(_ data: Data, file: String, scanned: [ArchiveScanner.Entry]) throws(BundleError) -> [String: Data] {
-        var out: [String: Data] = [:]
-        var total = 0
-        let ratioCap = max(data.count, 1) * limits.maxRatio
-        func count(_ name: String, _ size: Int, _ fileSize: Int) throws(BundleError) {
-            total += size
-            if fileSize > limits.maxFileBytes { throw BundleError(.unsafeArchive, "\(file): \(name) inflates past \(limits.maxFileBytes) bytes") }
-            if total > limits.maxTotalBytes { throw BundleError(.unsafeArchive, "\(file): the archive inflates past \(limits.maxTotalBytes) bytes") }
-            if total > ratioCap {
-                throw BundleError(.unsafeArchive, "\(file): the archive inflates more than \(limits.maxRatio) times its size (a zip bomb?)")
-            }
-        }
-        var compressed: Set<String> = []
-        for e in scanned where !e.isDirectory {
-            if e.stored {
-                try count(e.name, e.size, e.size)
-                out[e.name] = data[(data.startIndex + e.dataStart)..<(data.startIndex + e.dataStart + e.size)]
-            } else {
-                compressed.insert(e.name)
-            }
-        }
-        guard !compressed.isEmpty else { return out }
-        let archive: Archive
-        do { archive = try Archive(data: data, accessMode: .read) } catch { throw BundleError(.unsafeArchive, "\(file): not a readable ZIP (\(error))") }
-        for entry in archive where compressed.contains(entry.path) {
-            guard entry.type == .file else { throw BundleError(.unsafeArchive, "\(file): entry \(entry.path) is not a regular file") }
-            var content = Data()
-            do {
-                _ = try archive.extract(entry, skipCRC32: true) { chunk in
-                    content.append(chunk)
-                    try count(entry.path, chunk.count, content.count)
-                }
-            } catch let e as BundleError {
-                throw e
-            } catch {
-                throw BundleError(.unsafeArchive, "\(file): \(entry.path) cannot be read (\(error))")
-            }
-            out[entry.path] = content
-            compressed.remove(entry.path)
-        }
-        if let missing = compressed.sorted().first { throw BundleError(.unsafeArchive, "\(file): entry \(missing) cannot be found in the archive") }
-        return out
+        contents.manifests = manifests
     }
 }
 

@@ -1,4 +1,5 @@
 public import Foundation
+import LoomCore
 import Glibc
 
 /// A signed statement about a node's key: a **rotation** (the old key hands over to a new one,
@@ -116,10 +117,10 @@ public struct KeyStatement: Sendable, Equatable {
     }
 
     func save(in node: String) throws(BundleError) {
-        let dir = (NodeIdentity.folder(of: node) as NSString).appendingPathComponent("statements")
+        let dir = Paths.join(NodeIdentity.folder(of: node), "statements")
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try text.write(toFile: (dir as NSString).appendingPathComponent(fileName), atomically: true, encoding: .utf8)
-        } catch { throw BundleError(.io, "cannot write the statement in \(dir): \(error)") }
+            try text.write(toFile: Paths.join(dir, fileName), atomically: true, encoding: .utf8)
+        } catch { throw BundleError(.io, "cannot write the statement in \(dir): \(FileErrors.describe(error))") }
     }
 }

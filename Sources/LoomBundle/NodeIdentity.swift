@@ -12,14 +12,14 @@ public struct NodeIdentity: Sendable {
     public let publicKey: PublicKey
     private let privateKeyBytes: Data
 
-    public static func folder(of node: String) -> String { (node as NSString).appendingPathComponent(".loom/identity") }
-    static func keyPath(_ node: String) -> String { (folder(of: node) as NSString).appendingPathComponent("node.key") }
-    static func publicPath(_ node: String) -> String { (folder(of: node) as NSString).appendingPathComponent("node.pub") }
+    public static func folder(of node: String) -> String { Paths.join(node, ".loom/identity") }
+    static func keyPath(_ node: String) -> String { Paths.join(folder(of: node), "node.key") }
+    static func publicPath(_ node: String) -> String { Paths.join(folder(of: node), "node.pub") }
 
     /// Creates the node's key pair; refuses to replace one (use rotate).
     @discardableResult
     public static func create(node: String) throws(BundleError) -> NodeIdentity {
-        guard FileManager.default.fileExists(atPath: (node as NSString).appendingPathComponent("node.toml")) else {
+        guard FileManager.default.fileExists(atPath: Paths.join(node, "node.toml")) else {
             throw BundleError(.io, "\(node) is not a node (it has no node.toml)")
         }
         guard !FileManager.default.fileExists(atPath: keyPath(node)) else {
@@ -32,10 +32,8 @@ public struct NodeIdentity: Sendable {
 
     private static func write(_ key: Curve25519.Signing.PrivateKey, node: String) throws(BundleError) {
         let dir = folder(of: node)
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            _ = chmod(dir, 0o700)
-        } catch { throw BundleError(.io, "cannot create \(dir): \(error)") }
+        try Folders.make(dir)
+        _ = chmod(dir, 0o700)
         let tmp = keyPath(node) + ".tmp"
         unlink(tmp)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -49,15 +47,23 @@ public struct NodeIdentity: Sendable {
         }
         let pub = (try? PublicKey(raw: key.publicKey.rawRepresentation))!.text + "\n"
         do { try pub.write(toFile: publicPath(node), atomically: true, encoding: .utf8) } catch {
-            throw BundleError(.io, "cannot write \(publicPath(node)): \(error)")
+            throw BundleError(.io, "cannot write \(publicPath(node)): \(FileErrors.describe(error))")
         }
     }
 
     /// Loads the node's key pair.
     public static func load(node: String) throws(BundleError) -> NodeIdentity {
         let path = keyPath(node)
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw BundleError(.key, "\(path) is missing; run `loom keys init \(node)` first")
+        guard let kind = FileKind.at(path) else {
+            throw BundleError(.key, errno == ENOENT ? "\(path) is missing; run `loom keys init \(node)` first"
+                              : "\(path) cannot be read: \(FileErrors.describe(errno))")
+        }
+        guard kind == .file else { throw BundleError(.key, "\(path) is \(kind.words), not a key file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BundleError(.key, "\(path) cannot be read (permission denied?)")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw BundleError(.key, "\(path) is not valid UTF-8, so not a key file (ed25519-private:BASE64)")
         }
         let body = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard body.hasPrefix("ed25519-private:"), let raw = Data(base64Encoded: String(body.dropFirst(16))),
@@ -67,7 +73,7 @@ public struct NodeIdentity: Sendable {
         if let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
             throw BundleError(.key, "\(path) is readable by others (mode \(String(mode & 0o777, radix: 8))); chmod 600 it")
         }
-        let name = (try? NodeManifest.load(directory: node))?.name ?? (node as NSString).lastPathComponent
+        let name = (try? NodeManifest.load(directory: node))?.name ?? Paths.name(node)
         return NodeIdentity(node: name, publicKey: try PublicKey(raw: key.publicKey.rawRepresentation), privateKey: key)
     }
 
@@ -91,9 +97,9 @@ public struct NodeIdentity: Sendable {
                                      newKey: try PublicKey(raw: new.publicKey.rawRepresentation), time: time)
         statement.signature = try old.sign(statement.body)
         do { statement.newSignature = try new.signature(for: statement.body) } catch { throw BundleError(.signature, "\(error)") }
-        let retired = (folder(of: node) as NSString).appendingPathComponent("retired")
+        let retired = Paths.join(folder(of: node), "retired")
         try? FileManager.default.createDirectory(atPath: retired, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let kept = (retired as NSString).appendingPathComponent(old.publicKey.fingerprint.replacingOccurrences(of: ":", with: "") + ".key")
+        let kept = Paths.join(retired, old.publicKey.fingerprint.replacingOccurrences(of: ":", with: "") + ".key")
         guard rename(keyPath(node), kept) == 0 else { throw BundleError(.io, "cannot retire \(keyPath(node))") }
         try write(new, node: node)
         try statement.save(in: node)
@@ -107,9 +113,9 @@ public struct NodeIdentity: Sendable {
         var statement = KeyStatement(kind: .revocation, node: id.node, key: id.publicKey, newKey: nil, time: time)
         statement.signature = try id.sign(statement.body)
         try statement.save(in: node)
-        let revoked = (folder(of: node) as NSString).appendingPathComponent("revoked")
+        let revoked = Paths.join(folder(of: node), "revoked")
         try? FileManager.default.createDirectory(atPath: revoked, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let kept = (revoked as NSString).appendingPathComponent(id.publicKey.fingerprint.replacingOccurrences(of: ":", with: "") + ".key")
+        let kept = Paths.join(revoked, id.publicKey.fingerprint.replacingOccurrences(of: ":", with: "") + ".key")
         guard rename(keyPath(node), kept) == 0 else { throw BundleError(.io, "cannot move \(keyPath(node)) aside") }
         unlink(publicPath(node))
         return statement
@@ -117,8 +123,8 @@ public struct NodeIdentity: Sendable {
 
     /// The statements (rotations, revocations) this node has made, oldest first.
     public static func statements(node: String) -> [KeyStatement] {
-        let dir = (folder(of: node) as NSString).appendingPathComponent("statements")
+        let dir = Paths.join(folder(of: node), "statements")
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
-        return names.compactMap { try? KeyStatement(text: String(contentsOfFile: (dir as NSString).appendingPathComponent($0), encoding: .utf8)) }
+        return names.compactMap { try? KeyStatement(text: String(contentsOfFile: Paths.join(dir, $0), encoding: .utf8)) }
     }
 }

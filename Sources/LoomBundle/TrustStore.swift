@@ -1,4 +1,5 @@
 import Foundation
+import LoomCore
 import GRDB
 
 /// The keys a node trusts, the keys it knows are revoked, and the highest version it has seen of
@@ -16,11 +17,9 @@ public final class TrustStore: Sendable {
 
     /// Opens the trust store of the node in `node` (its database is created if needed).
     public convenience init(node: String) throws(BundleError) {
-        let dir = (node as NSString).appendingPathComponent(".loom")
-        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw BundleError(.io, "cannot create \(dir): \(error)")
-        }
-        try self.init(path: (dir as NSString).appendingPathComponent("node.sqlite"))
+        let dir = Paths.join(node, ".loom")
+        try Folders.make(dir)
+        try self.init(path: Paths.join(dir, "node.sqlite"))
     }
 
     public init(path: String) throws(BundleError) {
@@ -44,7 +43,7 @@ public final class TrustStore: Sendable {
     }
 
     private func run<T>(_ body: (Database) throws -> T) throws(BundleError) -> T {
-        do { return try db.write(body) } catch let e as BundleError { throw e } catch { throw BundleError(.io, "trust store: \(error)") }
+        do { return try db.write(body) } catch let e as BundleError { throw e } catch { throw BundleError(.io, "the trust store of the node failed: \(error)") }
     }
 
     public func add(publisher: String, key: PublicKey, via: String = "added") throws(BundleError) {
@@ -110,15 +109,28 @@ public final class TrustStore: Sendable {
     }
 
     /// Whether `key` may sign for `publisher`: trusted directly, or reached from a trusted key of
-    /// the publisher through rotation statements (each signed by both keys), and never revoked.
+    /// the publisher through rotation statements (each signed by both keys), and never revoked,
+    /// neither here nor by a revocation among `statements` (which this does not record).
     /// Returns the rotations that introduce new keys, to record at install.
     public func check(publisher: String, key: PublicKey, statements: [KeyStatement]) throws(BundleError) -> [KeyStatement] {
-        for s in statements where s.kind == .revocation && s.node == publisher {
+        var revokedHere: Set<PublicKey> = []
+        for s in statements where s.kind == .revocation {
             try s.verify()
-            if s.key == key { throw BundleError(.revoked, "the key \(key.fingerprint) that signed this bundle was revoked by '\(publisher)'") }
+            revokedHere.insert(s.key)
+        }
+        func revoked(_ k: PublicKey) throws(BundleError) -> Bool {
+            if revokedHere.contains(k) { return true }
+            return try isRevoked(k)
+        }
+        if revokedHere.contains(key) {
+            throw BundleError(.revoked, "the key \(key.fingerprint) that signed this bundle of '\(publisher)' is revoked by a statement the bundle carries; the bundle is refused")
         }
         if try isRevoked(key) { throw BundleError(.revoked, "the key \(key.fingerprint) of '\(publisher)' was revoked; the bundle is refused") }
-        var trusted = try keys(of: publisher)
+        let known = try keys(of: publisher)
+        var trusted: Set<PublicKey> = []
+        for k in known {
+            if try !revoked(k) { trusted.insert(k) }
+        }
         if trusted.contains(key) { return [] }
         var used: [KeyStatement] = []
         var grew = true
@@ -127,18 +139,45 @@ public final class TrustStore: Sendable {
             for s in statements where s.kind == .rotation && s.node == publisher && trusted.contains(s.key) {
                 guard let newKey = s.newKey, !trusted.contains(newKey) else { continue }
                 try s.verify()
-                if try isRevoked(newKey) { continue }
+                if try revoked(newKey) { continue }
                 trusted.insert(newKey)
                 used.append(s)
                 grew = true
             }
         }
         guard trusted.contains(key) else {
-            let known = try keys(of: publisher)
             throw BundleError(.untrusted, "the bundle is signed by '\(publisher)' with key \(key.fingerprint), which this node does not trust"
                 + (known.isEmpty ? "; trust it with `loom trust add NODE \(publisher) \(key.text)`" : " (it trusts \(known.map(\.fingerprint).sorted().joined(separator: ", ")))"))
         }
         return used
+    }
+
+    /// What an install records, all in one transaction: the revocations its bundle carries, the
+    /// keys its rotations introduce, and the version seen. `switchOver` runs last inside the
+    /// transaction (the installer switches its link there): if it throws, nothing is recorded.
+    func recordInstall(revocations: [KeyStatement], rotations: [KeyStatement],
+                       version: (name: String, publisher: String, version: String, bundle: String)?,
+                       switchOver: () throws(BundleError) -> Void) throws(BundleError) {
+        for s in revocations + rotations { try s.verify() }
+        try run { db in
+            for s in revocations where s.kind == .revocation {
+                try db.execute(sql: "INSERT OR IGNORE INTO trust_revoked (key, publisher, statement) VALUES (?, ?, ?)",
+                               arguments: [s.key.text, s.node, s.text])
+                try db.execute(sql: "DELETE FROM trust_keys WHERE key = ?", arguments: [s.key.text])
+            }
+            for s in rotations where s.kind == .rotation {
+                guard let newKey = s.newKey else { continue }
+                let revoked = try Bool.fetchOne(db, sql: "SELECT 1 FROM trust_revoked WHERE key IN (?, ?)", arguments: [s.key.text, newKey.text]) ?? false
+                if revoked { throw BundleError(.revoked, "the rotation of \(s.node)'s key \(s.key.fingerprint) involves a revoked key") }
+                try db.execute(sql: "INSERT OR IGNORE INTO trust_keys (publisher, key, via, added) VALUES (?, ?, ?, ?)",
+                               arguments: [s.node, newKey.text, s.key.fingerprint, Date().timeIntervalSince1970])
+            }
+            if let version {
+                try db.execute(sql: "INSERT OR REPLACE INTO trust_versions (name, publisher, version, bundle) VALUES (?, ?, ?, ?)",
+                               arguments: [version.name, version.publisher, version.version, version.bundle])
+            }
+            try switchOver()
+        }
     }
 
     public func highestVersion(name: String, publisher: String) throws(BundleError) -> (String, String)? {

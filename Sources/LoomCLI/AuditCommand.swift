@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomCore
 import Glibc
 import LoomRuntime
 import Synchronization
@@ -34,7 +35,7 @@ struct AuditCommand: AsyncParsableCommand {
             printError("error: no audit node found (looked for Examples/weaver here and beside the loom binary); pass --node DIR")
             throw ExitCode(1)
         }
-        var audit = Audit(node: nodeDirectory, tree: path, output: out ?? (nodeDirectory as NSString).appendingPathComponent(".loom/audit"))
+        var audit = Audit(node: nodeDirectory, tree: path, output: out ?? Paths.join(nodeDirectory, ".loom/audit"))
         audit.reuse = !fresh
         let display = ProgressDisplay(live: isatty(STDERR_FILENO) != 0)
         printError("auditing \(URL(fileURLWithPath: path).standardizedFileURL.path) with node \(nodeDirectory)")
@@ -57,9 +58,9 @@ struct AuditCommand: AsyncParsableCommand {
     static func defaultNode() -> String? {
         var candidates = [FileManager.default.currentDirectoryPath + "/Examples/weaver"]
         if let exe = Bundle.main.executablePath {
-            var dir = (exe as NSString).deletingLastPathComponent
+            var dir = Paths.parent(exe)
             for _ in 0..<4 {
-                dir = (dir as NSString).deletingLastPathComponent
+                dir = Paths.parent(dir)
                 candidates.append(dir + "/Examples/weaver")
             }
         }

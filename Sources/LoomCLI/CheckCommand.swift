@@ -35,7 +35,7 @@ struct CheckCommand: ParsableCommand {
         let lua = try? LuaState(limits: LuaLimits(timeout: .seconds(5), memory: 256 << 20))
         let checker = ManifestChecker()
         let manifests = checker.files(under: path).filter {
-            ["skill.toml", "agent.toml", "node.toml", LockFile.fileName].contains(($0 as NSString).lastPathComponent)
+            ["skill.toml", "agent.toml", "node.toml", LockFile.fileName].contains(Paths.name($0))
         }.count
         let diagnostics = checker.check(path: path) { file in
             luaFiles += 1

@@ -27,7 +27,7 @@ struct EvalCommand: ParsableCommand {
     var instructions: Int?
 
     func validate() throws {
-        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        try Seconds.check(timeout, flag: "--timeout", in: 0...Seconds.max)
         guard memory >= 64 * 1024 else { throw ValidationError("--memory must be at least 65536 bytes") }
         if let instructions, instructions <= 0 { throw ValidationError("--instructions must be positive") }
     }
@@ -37,7 +37,7 @@ struct EvalCommand: ParsableCommand {
             printError("error: \(file): no such file")
             throw ExitCode(2)
         }
-        let limits = LuaLimits(timeout: .milliseconds(Int64((timeout * 1000).rounded())), memory: memory,
+        let limits = LuaLimits(timeout: Seconds.duration(timeout), memory: memory,
                                instructions: instructions)
         do {
             for value in try Self.evaluate(file: file, limits: limits) { print(value.debugDescription) }

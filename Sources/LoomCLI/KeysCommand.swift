@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomCore
 import LoomBundle
 
 /// `loom keys`: a node's Ed25519 identity.
@@ -39,7 +40,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let s = try bundleStep { try NodeIdentity.rotate(node: node) }
             print("rotated node '\(s.node)': \(s.key.fingerprint) -> \(s.newKey!.fingerprint)")
-            print("statement: \((NodeIdentity.folder(of: node) as NSString).appendingPathComponent("statements/" + s.fileName))")
+            print("statement: \(Paths.join(NodeIdentity.folder(of: node), "statements/" + s.fileName))")
         }
     }
 
@@ -52,7 +53,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let s = try bundleStep { try NodeIdentity.revoke(node: node) }
             print("revoked the key \(s.key.fingerprint) of node '\(s.node)'")
-            print("statement: \((NodeIdentity.folder(of: node) as NSString).appendingPathComponent("statements/" + s.fileName))")
+            print("statement: \(Paths.join(NodeIdentity.folder(of: node), "statements/" + s.fileName))")
         }
     }
 }

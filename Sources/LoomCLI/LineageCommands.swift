@@ -137,10 +137,10 @@ struct ResolveCommand: ParsableCommand {
 
     func run() throws {
         let lineage = try loadLineage(node)
-        let lockPath = (lineage.root.manifest.directory as NSString).appendingPathComponent(LockFile.fileName)
+        let lockPath = Paths.join(lineage.root.manifest.directory, LockFile.fileName)
         var existing: LockFile?
-        if let data = FileManager.default.contents(atPath: lockPath) {
-            do { existing = try LockFile.parse(text: String(decoding: data, as: UTF8.self), file: lockPath) } catch {
+        do { existing = try LockFile.load(file: lockPath) } catch {
+            if error.diagnostics.map(\.kind) != [.missing] {
                 printError(error.description)
                 throw ExitCode(1)
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomCore
 import LoomMemory
 import LoomRuntime
 
@@ -38,7 +39,7 @@ struct MemoryCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: (node as NSString).appendingPathComponent("node.toml")) else {
+        guard FileManager.default.fileExists(atPath: Paths.join(node, "node.toml")) else {
             printError("error: \(node) is not a node (no node.toml)")
             throw ExitCode(2)
         }
@@ -67,13 +68,20 @@ struct MemoryCommand: ParsableCommand {
             for m in try store.all() { print(try MemoryJSON.line(m)) }
         case "import":
             let file = operand ?? ""
-            guard let data = FileManager.default.contents(atPath: file) else {
-                printError("error: cannot read \(file)")
+            let bytes: [UInt8]
+            do { bytes = try ManifestText.readBytes(file, what: "the file to import", limit: Int.max) } catch {
+                printError(error.description)
                 throw ExitCode(2)
             }
             var memories: [Memory] = []
-            for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.isEmpty {
-                do { memories.append(try MemoryJSON.memory(String(line), number: i + 1)) } catch {
+            // Lines by bytes (a CRLF file is a file of lines too); each must be UTF-8.
+            for (i, raw) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+                let bytes = raw.last == UInt8(ascii: "\r") ? raw.dropLast() : raw
+                guard !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) else { continue }
+                do {
+                    guard let line = String(validating: bytes, as: UTF8.self) else { throw MemoryError("line \(i + 1): not valid UTF-8") }
+                    memories.append(try MemoryJSON.memory(line, number: i + 1))
+                } catch {
                     printError("error: \(file): \(error)")
                     throw ExitCode(1)
                 }
@@ -100,6 +108,10 @@ struct MemoryWriterCommand: ParsableCommand {
 
     @Argument var node: String
     @Argument var count: Int
+
+    func validate() throws {
+        guard count >= 0 else { throw ValidationError("COUNT must be at least 0") }
+    }
 
     func run() throws {
         let store = try SQLiteNodeStore.forNode(node).memory

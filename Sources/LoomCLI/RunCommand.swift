@@ -49,13 +49,13 @@ struct RunCommand: AsyncParsableCommand {
         for r in fsRoots where !r.contains("=") || r.hasPrefix("=") || r.hasSuffix("=") {
             throw ValidationError("--fs-root '\(r)' must be NAME=PATH, as in --fs-root docs=./docs")
         }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
-        guard grace >= 0, grace <= 3600 else { throw ValidationError("--grace must be between 0 and 3600 seconds") }
+        try Seconds.check(timeout, flag: "--timeout", in: 0...Seconds.max)
+        guard grace.isFinite, grace >= 0, grace <= 3600 else { throw ValidationError("--grace must be between 0 and 3600 seconds") }
     }
 
     func run() async throws {
         var options = NodeOptions()
-        options.shutdownGrace = .milliseconds(Int64(grace * 1000))
+        options.shutdownGrace = Seconds.duration(grace)
         for r in fsRoots {
             let (name, path) = (String(r.prefix { $0 != "=" }), String(r.drop { $0 != "=" }.dropFirst()))
             options.fileRoots[name] = path
@@ -72,7 +72,7 @@ struct RunCommand: AsyncParsableCommand {
             // The reply or a signal, whichever comes first.
             let outcome: TaskOutcome = await withCheckedContinuation { c in
                 let first = FirstOf(c)
-                let timeout = Duration.milliseconds(Int64(timeout * 1000))
+                let timeout = Seconds.duration(timeout)
                 Task {
                     do { first.take(.reply(try await n.ask(to, .string(LuaString(task)), timeout: timeout))) } catch {
                         first.take(.failed(error))

@@ -18,7 +18,7 @@ struct InitCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let key = try bundleStep { try NodeIdentity.create(node: node) }
-        print("created node '\((node as NSString).lastPathComponent)' in \(node)")
+        print("created node '\(Paths.name(node))' in \(node)")
         print("  key \(key.publicKey.fingerprint) in .loom/identity; stubs for your editor in .loom/stubs (.luarc.json)")
         print("next: loom test \(node)    loom run \(node) --task Ada --to greeter")
     }
@@ -41,7 +41,7 @@ struct NewCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let relative = skills ? (manifest.skills.first ?? "skills") : manifest.agents
-        return relative.hasPrefix("/") ? relative : (node as NSString).appendingPathComponent(relative)
+        return relative.hasPrefix("/") ? relative : Paths.join(node, relative)
     }
 
     struct Skill: ParsableCommand {

@@ -31,7 +31,7 @@ struct TestCommand: AsyncParsableCommand {
     var timeout: Double = 5
 
     func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        try Seconds.check(timeout, flag: "--timeout", in: 0...Seconds.max)
     }
 
     func run() async throws {
@@ -46,7 +46,7 @@ struct TestCommand: AsyncParsableCommand {
         }
         var runner = TestRunner()
         runner.filter = filter
-        runner.timeout = .milliseconds(Int64(timeout * 1000))
+        runner.timeout = Seconds.duration(timeout)
         let here = FileManager.default.currentDirectoryPath + "/"
         @Sendable func shown(_ path: String) -> String { path.hasPrefix(here) ? String(path.dropFirst(here.count)) : path }
         let tap = self.tap

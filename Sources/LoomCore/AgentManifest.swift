@@ -25,11 +25,17 @@ public struct AgentManifest: Sendable, Equatable {
 
     public static func load(directory: String) throws(ManifestError) -> AgentManifest {
         let (file, text) = try ManifestReader.read("agent.toml", in: directory, what: "agent", hint: "create agent.toml")
-        return try parse(text: text, file: file, directory: directory) { ManifestReader.exists($0, in: directory) }
+        return try parse(text: text, file: file, directory: directory, entryCheck: { ManifestReader.entry($0, in: directory) })
     }
 
+    /// Parses manifest text. `fileExists` answers for paths relative to the agent's folder.
     public static func parse(text: String, file: String, directory: String,
                              fileExists: (String) -> Bool) throws(ManifestError) -> AgentManifest {
+        try parse(text: text, file: file, directory: directory, entryCheck: { fileExists($0) ? .file : .missing })
+    }
+
+    static func parse(text: String, file: String, directory: String,
+                      entryCheck: (String) -> ManifestReader.EntryFile) throws(ManifestError) -> AgentManifest {
         let table = try ManifestReader.table(file: file, text: text)
         var r = ManifestReader(file: file, text: text)
         r.checkKeys(table, allowed: keys, what: "agent.toml")
@@ -37,11 +43,7 @@ public struct AgentManifest: Sendable, Equatable {
         let domain = r.string(table, "domain") ?? "general"
         if !Names.isSimple(domain) { r.report("'\(domain)' is not a valid domain name", key: "domain", hint: "a lowercase word, e.g. engineering") }
         let description = r.string(table, "description") ?? ""
-        let behaviour = r.string(table, "behaviour") ?? "agent.lua"
-        if !fileExists(behaviour) {
-            r.report("behaviour file '\(behaviour)' does not exist", key: table["behaviour"] == nil ? nil : "behaviour",
-                     hint: "create \(behaviour) next to agent.toml, or set behaviour = \"...\"")
-        }
+        let behaviour = r.entryPath(table, "behaviour", default: "agent.lua", folder: "agent", check: entryCheck)
         let uses = r.capabilities(table, "uses", allowRange: true)
         guard r.diagnostics.isEmpty, let name else { throw ManifestError(r.diagnostics) }
         return AgentManifest(name: name, domain: domain, description: description, behaviour: behaviour, uses: uses,

@@ -4,15 +4,39 @@
 public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     public enum Severity: String, Sendable { case error, warning }
 
+    /// What kind of problem, for callers that act on it.
+    public enum Kind: String, Sendable {
+        /// The file does not exist.
+        case missing
+        /// A folder (or another non-file) where a file belongs, or a file where a folder belongs.
+        case notAFile
+        /// The file exists but cannot be read (permissions, I/O).
+        case unreadable
+        /// The file is larger than a manifest may be.
+        case tooLarge
+        /// Not UTF-8 text, or text holding a NUL.
+        case encoding
+        /// TOML syntax.
+        case syntax
+        /// A number outside the range of its field.
+        case outOfRange
+        /// A path that leaves the folder it must stay in.
+        case outsideFolder
+        /// Any other problem with the contents.
+        case invalid
+    }
+
     public var file: String
     public var line: Int?
     public var column: Int?
     public var severity: Severity
     public var message: String
     public var hint: String?
+    public var kind: Kind
 
     public init(file: String, line: Int? = nil, column: Int? = nil, severity: Severity = .error,
-                message: String, hint: String? = nil) {
+                message: String, hint: String? = nil, kind: Kind = .invalid) {
+        self.kind = kind
         self.file = file
         self.line = line
         self.column = column
@@ -26,10 +50,29 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
         return "\(file):\(line):\(column ?? 1)"
     }
 
+    /// The diagnostic as printed; control characters from the file (a key, a value) are shown
+    /// escaped, never sent to the terminal.
     public var description: String {
-        var s = "\(location): \(severity.rawValue): \(message)"
-        if let hint { s += "\n  hint: \(hint)" }
+        var s = "\(Self.escaped(location)): \(severity.rawValue): \(Self.escaped(message))"
+        if let hint { s += "\n  hint: \(Self.escaped(hint))" }
         return s
+    }
+
+    /// `s` with control characters other than newline and tab (escape sequences a terminal would
+    /// act on) written `\u{XX}`.
+    public static func escaped(_ s: String) -> String {
+        func isControl(_ c: Unicode.Scalar) -> Bool { (c.value < 0x20 && c != "\n" && c != "\t") || (0x7f...0x9f).contains(c.value) }
+        guard s.unicodeScalars.contains(where: isControl) else { return s }
+        var out = ""
+        for c in s.unicodeScalars {
+            if isControl(c) { out += "\\u{" + String(c.value, radix: 16) + "}" } else { out.unicodeScalars.append(c) }
+        }
+        return out
+    }
+
+    /// User text quoted in a message: at most `limit` characters.
+    static func shown(_ s: String, limit: Int = 64) -> String {
+        s.count <= limit ? s : String(s.prefix(limit)) + "…"
     }
 }
 
@@ -60,6 +103,7 @@ enum Suggest {
 
     /// The closest candidate within a distance of about a third of the word, if any.
     static func closest(to word: String, in candidates: [String]) -> String? {
+        guard word.count <= 64 else { return nil }   // no name is that long; and the distance is quadratic
         let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, word.count / 3) else { return nil }
         return best.0

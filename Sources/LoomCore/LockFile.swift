@@ -53,26 +53,59 @@ public struct LockFile: Sendable, Equatable {
 
     static func quote(_ s: String) -> String { TOMLText.quoted(s) }
 
+    /// Reads and parses the lock file at `file`.
+    public static func load(file: String) throws(ManifestError) -> LockFile {
+        try parse(text: ManifestText.read(file, what: "the lock file", hint: "run `loom resolve` to write it"), file: file)
+    }
+
     public static func parse(text: String, file: String) throws(ManifestError) -> LockFile {
         let table = try ManifestReader.table(file: file, text: text)
         var r = ManifestReader(file: file, text: text)
+        let again = "delete loom.lock and run `loom resolve`"
+        r.checkKeys(table, allowed: ["version", "node", "capability"], what: "loom.lock")
         let version = r.integer(table, "version")
-        if version != 1 { r.report("unsupported lock file version", key: "version", hint: "delete loom.lock and run `loom resolve`") }
+        if version != 1 { r.report("unsupported lock file version", key: "version", hint: again) }
         let node = r.string(table, "node", required: true) ?? ""
+        if table["node"]?.string != nil, !Names.isSimple(node) {
+            r.report("'\(Diagnostic.shown(node))' is not a node name", key: "node", hint: again)
+        }
         var entries: [Entry] = []
-        if let array = table["capability"]?.array {
+        if let value = table["capability"] {
+            guard let array = value.array else {
+                r.report("'capability' must be an array of [[capability]] tables", key: "capability", hint: again)
+                throw ManifestError(r.diagnostics)
+            }
             for item in array {
-                guard let t = item.table else { r.report("[[capability]] entries must be tables"); continue }
+                guard let t = item.table else { r.report("[[capability]] entries must be tables", hint: again); continue }
                 let fields = ["name", "skill", "version", "node", "hash"].map { t[$0]?.string }
                 if fields.contains(where: { $0 == nil }) {
-                    r.report("a [[capability]] entry lacks one of name, skill, version, node, hash", hint: "delete loom.lock and run `loom resolve`")
+                    r.report("a [[capability]] entry lacks one of name, skill, version, node, hash", hint: again)
                     continue
                 }
-                entries.append(Entry(capability: fields[0]!, skill: fields[1]!, version: fields[2]!, node: fields[3]!, hash: fields[4]!))
+                let e = Entry(capability: fields[0]!, skill: fields[1]!, version: fields[2]!, node: fields[3]!, hash: fields[4]!)
+                var problems: [String] = []
+                if (try? CapabilityRef(e.capability))?.key != e.capability { problems.append("name '\(Diagnostic.shown(e.capability))' is not name@MAJOR") }
+                if !Names.isDotted(e.skill) { problems.append("skill '\(Diagnostic.shown(e.skill))' is not a skill name") }
+                if SemanticVersion(e.version) == nil { problems.append("version '\(Diagnostic.shown(e.version))' is not a semantic version") }
+                if !Names.isSimple(e.node) { problems.append("node '\(Diagnostic.shown(e.node))' is not a node name") }
+                if !Self.isHash(e.hash) { problems.append("hash '\(Diagnostic.shown(e.hash))' is not sha256:<64 hex digits>") }
+                if entries.contains(where: { $0.capability == e.capability }) { problems.append("'\(e.capability)' is listed twice") }
+                guard problems.isEmpty else {
+                    let at = r.map.position(ofQuoted: e.capability)
+                    r.diagnostics.append(Diagnostic(file: file, line: at?.line ?? 1, column: at?.column ?? 1,
+                                                    message: "a [[capability]] entry is damaged: " + problems.joined(separator: "; "),
+                                                    hint: again))
+                    continue
+                }
+                entries.append(e)
             }
         }
         guard r.diagnostics.isEmpty else { throw ManifestError(r.diagnostics) }
         return LockFile(node: node, entries: entries.sorted { $0.capability < $1.capability })
+    }
+
+    static func isHash(_ s: String) -> Bool {
+        s.hasPrefix("sha256:") && s.utf8.count == 71 && s.utf8.dropFirst(7).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     /// What changes from `self` (the file) to `other` (a new resolution), one line each.

@@ -8,20 +8,21 @@ public struct ManifestChecker: Sendable {
 
     public init() {}
 
+    /// The names of the files this checker validates.
+    static let manifestNames: Set<String> = ["skill.toml", "agent.toml", "node.toml", LockFile.fileName]
+
     /// Every problem under `path` (a folder or a single file), in file order.
     public func check(path: String, compile: ((String) -> Diagnostic?)? = nil) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         for file in files(under: path) {
-            let name = (file as NSString).lastPathComponent
-            let dir = (file as NSString).deletingLastPathComponent
+            let name = Paths.name(file)
+            let dir = Paths.parent(file)
             do {
                 switch name {
                 case "skill.toml": _ = try SkillManifest.load(directory: dir)
                 case "agent.toml": _ = try AgentManifest.load(directory: dir)
                 case "node.toml": _ = try NodeManifest.load(directory: dir)
-                case LockFile.fileName:
-                    let text = String(decoding: FileManager.default.contents(atPath: file) ?? Data(), as: UTF8.self)
-                    _ = try LockFile.parse(text: text, file: file)
+                case LockFile.fileName: _ = try LockFile.load(file: file)
                 default:
                     if name.hasSuffix(".lua"), let compile, let d = compile(file) { diagnostics.append(d) }
                 }
@@ -32,7 +33,8 @@ public struct ManifestChecker: Sendable {
         return diagnostics
     }
 
-    /// Every file under `path` (or `path` itself), sorted, skipping build and VCS folders.
+    /// Every file under `path` (or `path` itself), sorted, skipping build and VCS folders. A folder
+    /// named like a manifest (node.toml/) is listed too, so that checking it says it is a folder.
     public func files(under path: String) -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return [] }
@@ -42,9 +44,13 @@ public struct ManifestChecker: Sendable {
         while let dir = stack.popLast() {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { continue }
             for name in names.sorted().reversed() where !Self.skipped.contains(name) {
-                let full = (dir as NSString).appendingPathComponent(name)
+                let full = Paths.join(dir, name)
                 var sub: ObjCBool = false
-                if FileManager.default.fileExists(atPath: full, isDirectory: &sub), sub.boolValue { stack.append(full) } else { out.append(full) }
+                if FileManager.default.fileExists(atPath: full, isDirectory: &sub), sub.boolValue {
+                    if Self.manifestNames.contains(name) { out.append(full) } else { stack.append(full) }
+                } else {
+                    out.append(full)
+                }
             }
         }
         return out.sorted()

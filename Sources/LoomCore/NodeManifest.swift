@@ -76,12 +76,17 @@ public struct NodeManifest: Sendable, Equatable {
         var memoryStore = "sqlite"
         var memory = MemorySettings()
         if let mt = r.subtable(table, "memory") {
-            let numbers = ["half_life_days", "weight_text", "weight_recency", "weight_importance", "weight_outcome", "consolidate_every"]
-            r.checkKeys(mt, allowed: ["store", "url"] + numbers, table: "memory", what: "[memory]")
-            for key in numbers {
+            r.checkKeys(mt, allowed: ["store", "url"] + MemorySettings.bounds.keys.sorted(), table: "memory", what: "[memory]")
+            for (key, bound) in MemorySettings.bounds.sorted(by: { $0.key < $1.key }) {
                 guard let value = mt[key] else { continue }
-                guard let n = value.double ?? value.int.map(Double.init), n >= 0, n.isFinite else {
-                    r.report("'\(key)' must be a number of at least 0", key: key, table: "memory")
+                guard let n = value.double ?? value.int.map(Double.init) else {
+                    r.report("'\(key)' must be a number, found \(ManifestReader.typeName(value))", key: key, table: "memory")
+                    continue
+                }
+                guard n.isFinite, n >= 0, n <= bound else {
+                    r.report("'\(key)' is \(n), outside 0...\(Int(bound))", key: key, table: "memory",
+                             hint: key == "consolidate_every" ? "seconds between consolidations; 0 for on demand only" : nil,
+                             kind: .outOfRange)
                     continue
                 }
                 memory.values[key] = n
@@ -101,7 +106,7 @@ public struct NodeManifest: Sendable, Equatable {
                         r.report("'\(key)' is not a root name (one path component)", key: key, table: "fs.roots")
                         continue
                     }
-                    fileRoots[key] = path.hasPrefix("/") ? path : ((directory as NSString).appendingPathComponent(path) as NSString).standardizingPath
+                    fileRoots[key] = Paths.isAbsolute(path) ? path : Paths.normalized(Paths.join(directory, path))
                 }
             }
         }
@@ -120,6 +125,13 @@ public struct NodeManifest: Sendable, Equatable {
 public struct MemorySettings: Sendable, Equatable {
     public var values: [String: Double] = [:]
     public init() {}
+
+    /// The largest value of each key: far past any use, small enough that the runtime's
+    /// conversions (seconds to milliseconds in an Int64, days to seconds) cannot overflow.
+    public static let bounds: [String: Double] = [
+        "half_life_days": 1_000_000, "weight_text": 1_000_000, "weight_recency": 1_000_000, "weight_importance": 1_000_000,
+        "weight_outcome": 1_000_000, "consolidate_every": 1_000_000_000,
+    ]
 }
 
 /// What the node allows skills to ask for, by where they come from.

@@ -54,25 +54,39 @@ public struct NodeLoader: Sendable {
     /// skill paths, every agent folder in its agents path, and installed foreign skills. All the
     /// manifests' problems are reported together.
     public func load(directory: String) throws(ManifestError) -> NodeRecord {
-        let directory = (directory as NSString).standardizingPath
+        let directory = Paths.normalized(directory)
         let manifest = try NodeManifest.load(directory: directory)
         var diagnostics: [Diagnostic] = []
+        // A skills or agents path that names a file, not a folder, is a mistake worth saying.
+        func folder(_ path: String, key: String) -> String? {
+            let full = Self.resolve(path, in: directory)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue else { return full }
+            diagnostics.append(Diagnostic(file: Paths.join(directory, "node.toml"), line: 1, column: 1,
+                                          message: "\(key) '\(Diagnostic.shown(path))' is a file, not a folder (\(full))",
+                                          hint: "\(key) names folders holding one folder per \(key == "agents" ? "agent" : "skill")",
+                                          kind: .notAFile))
+            return nil
+        }
         var skills: [SkillManifest] = []
         for path in manifest.skills {
-            for folder in Self.subfolders(of: Self.resolve(path, in: directory), containing: "skill.toml") {
+            guard let base = folder(path, key: "skills") else { continue }
+            for folder in Self.subfolders(of: base, containing: "skill.toml") {
                 do { skills.append(try SkillManifest.load(directory: folder)) } catch { diagnostics += error.diagnostics }
             }
         }
         var agents: [AgentManifest] = []
-        for folder in Self.subfolders(of: Self.resolve(manifest.agents, in: directory), containing: "agent.toml") {
-            do { agents.append(try AgentManifest.load(directory: folder)) } catch { diagnostics += error.diagnostics }
+        if let base = folder(manifest.agents, key: "agents") {
+            for folder in Self.subfolders(of: base, containing: "agent.toml") {
+                do { agents.append(try AgentManifest.load(directory: folder)) } catch { diagnostics += error.diagnostics }
+            }
         }
         var foreign: [SkillManifest] = []
         // .loom/installed/PUBLISHER--BUNDLE/skills/SKILL (from loom install), or a skill folder itself.
-        let installed = (directory as NSString).appendingPathComponent(".loom/installed")
+        let installed = Paths.join(directory, ".loom/installed")
         for bundle in Self.subfolders(of: installed, containing: "") {
-            let folders = FileManager.default.fileExists(atPath: (bundle as NSString).appendingPathComponent("skill.toml")) ? [bundle]
-                : Self.subfolders(of: (bundle as NSString).appendingPathComponent("skills"), containing: "skill.toml")
+            let folders = FileManager.default.fileExists(atPath: Paths.join(bundle, "skill.toml")) ? [bundle]
+                : Self.subfolders(of: Paths.join(bundle, "skills"), containing: "skill.toml")
             for folder in folders {
                 do { foreign.append(try SkillManifest.load(directory: folder)) } catch { diagnostics += error.diagnostics }
             }
@@ -106,15 +120,15 @@ public struct NodeLoader: Sendable {
         var candidates: [String] = []
         for path in node.manifest.lineagePaths {
             let base = Self.resolve(path, in: dir)
-            candidates.append((base as NSString).appendingPathComponent(name))
+            candidates.append(Paths.join(base, name))
             candidates.append(base)
         }
-        candidates.append(((dir as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name))
-        candidates.append((dir as NSString).appendingPathComponent(".loom/ancestors/\(name)"))
-        candidates.append((root.manifest.directory as NSString).appendingPathComponent(".loom/ancestors/\(name)"))
+        candidates.append(Paths.join(Paths.parent(dir), name))
+        candidates.append(Paths.join(dir, ".loom/ancestors/\(name)"))
+        candidates.append(Paths.join(root.manifest.directory, ".loom/ancestors/\(name)"))
         var searched: [String] = []
         for c in candidates {
-            let path = (c as NSString).standardizingPath
+            let path = Paths.normalized(c)
             if searched.contains(path) { continue }
             searched.append(path)
             if let m = try? NodeManifest.load(directory: path), m.name == name { return (path, searched) }
@@ -124,7 +138,7 @@ public struct NodeLoader: Sendable {
 
     /// `path` relative to `directory`, unless it is absolute.
     static func resolve(_ path: String, in directory: String) -> String {
-        path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
+        Paths.resolve(path, in: directory)
     }
 
     /// Immediate subfolders of `directory` that hold `file`, sorted by name.
@@ -132,8 +146,8 @@ public struct NodeLoader: Sendable {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
         return names.sorted().compactMap { name in
             guard !name.hasPrefix(".") else { return nil }
-            let folder = (directory as NSString).appendingPathComponent(name)
-            return FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(file)) ? folder : nil
+            let folder = Paths.join(directory, name)
+            return FileManager.default.fileExists(atPath: Paths.join(folder, file)) ? folder : nil
         }
     }
 }

@@ -53,6 +53,17 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConve
         return Int(s)
     }
 
+    /// Digits without a leading zero that do not fit in an Int: a number too large, not a malformed one.
+    static func isOverlong(_ s: Substring) -> Bool {
+        !s.isEmpty && s.allSatisfy({ $0.isASCII && $0.isNumber }) && s.first != "0" && Int(s) == nil
+    }
+
+    /// Whether MAJOR, MINOR or PATCH of `text` is a number too large for an Int.
+    static func hasOverlongComponent(_ text: String) -> Bool {
+        let core = text.prefix { $0 != "-" && $0 != "+" }
+        return core.split(separator: ".").contains(where: isOverlong)
+    }
+
     static func isIdentifierCharacter(_ c: Character) -> Bool {
         c.isASCII && (c.isLetter || c.isNumber || c == "-")
     }
@@ -62,6 +73,8 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConve
         if s.allSatisfy({ $0.isNumber }) { return s == "0" || s.first != "0" }
         return true
     }
+
+    static func isNumeric(_ s: String) -> Bool { !s.isEmpty && s.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 
     public static func == (a: SemanticVersion, b: SemanticVersion) -> Bool {
         a.major == b.major && a.minor == b.minor && a.patch == b.patch && a.prerelease == b.prerelease
@@ -84,11 +97,12 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConve
         case (false, false): break
         }
         for (x, y) in zip(a.prerelease, b.prerelease) where x != y {
-            switch (Int(x), Int(y)) {
-            case let (i?, j?): return i < j
-            case (_?, nil): return true
-            case (nil, _?): return false
-            case (nil, nil): return x < y
+            // Numeric identifiers compare as numbers of any size (no leading zeros: the longer is greater).
+            switch (isNumeric(x), isNumeric(y)) {
+            case (true, true): return x.count != y.count ? x.count < y.count : x < y
+            case (true, false): return true
+            case (false, true): return false
+            case (false, false): return x < y
             }
         }
         return a.prerelease.count < b.prerelease.count

@@ -25,6 +25,11 @@ public struct SkillManifest: Sendable, Equatable {
         public var instructions: Int?
         public var memory: Int?
         public var timeoutMilliseconds: Int?
+
+        /// 1 PiB: past any machine, and a byte count every layer below can hold.
+        public static let maxMemory = 1 << 50
+        /// About 31 years: in nanoseconds it still fits an Int64.
+        public static let maxTimeoutMilliseconds = 1_000_000_000_000
     }
 
     static let keys = ["name", "version", "description", "entry", "provides", "requires", "optional", "conflicts",
@@ -40,23 +45,24 @@ public struct SkillManifest: Sendable, Equatable {
     /// Reads `directory/skill.toml`; every problem in it is reported.
     public static func load(directory: String) throws(ManifestError) -> SkillManifest {
         let (file, text) = try ManifestReader.read("skill.toml", in: directory, what: "skill", hint: "create skill.toml")
-        return try parse(text: text, file: file, directory: directory) { ManifestReader.exists($0, in: directory) }
+        return try parse(text: text, file: file, directory: directory, entryCheck: { ManifestReader.entry($0, in: directory) })
     }
 
     /// Parses manifest text. `fileExists` answers for paths relative to the skill's folder.
     public static func parse(text: String, file: String, directory: String,
                              fileExists: (String) -> Bool) throws(ManifestError) -> SkillManifest {
+        try parse(text: text, file: file, directory: directory, entryCheck: { fileExists($0) ? .file : .missing })
+    }
+
+    static func parse(text: String, file: String, directory: String,
+                      entryCheck: (String) -> ManifestReader.EntryFile) throws(ManifestError) -> SkillManifest {
         let table = try ManifestReader.table(file: file, text: text)
         var r = ManifestReader(file: file, text: text)
         r.checkKeys(table, allowed: keys, what: "skill.toml")
         let name = r.name(table, dotted: true, what: "skill")
         let version = r.version(table, "version", required: true)
         let description = r.string(table, "description") ?? ""
-        let entry = r.string(table, "entry") ?? "init.lua"
-        if !fileExists(entry) {
-            r.report("entry file '\(entry)' does not exist", key: table["entry"] == nil ? nil : "entry",
-                     hint: "create \(entry) next to skill.toml, or set entry = \"...\"")
-        }
+        let entry = r.entryPath(table, "entry", default: "init.lua", folder: "skill", check: entryCheck)
         let provides = r.capabilities(table, "provides", allowRange: false)
         let requires = r.capabilities(table, "requires", allowRange: true)
         let optional = r.capabilities(table, "optional", allowRange: true)
@@ -72,12 +78,9 @@ public struct SkillManifest: Sendable, Equatable {
         var limits = Limits()
         if let lt = r.subtable(table, "limits") {
             r.checkKeys(lt, allowed: limitKeys, table: "limits", what: "[limits]")
-            limits.instructions = r.integer(lt, "instructions", table: "limits")
-            limits.memory = r.integer(lt, "memory", table: "limits")
-            limits.timeoutMilliseconds = r.integer(lt, "timeout_ms", table: "limits")
-            for (key, value) in [("instructions", limits.instructions), ("memory", limits.memory), ("timeout_ms", limits.timeoutMilliseconds)] {
-                if let value, value <= 0 { r.report("'\(key)' must be positive", key: key, table: "limits") }
-            }
+            limits.instructions = r.integer(lt, "instructions", table: "limits", in: 1...Int.max)
+            limits.memory = r.integer(lt, "memory", table: "limits", in: 1...Limits.maxMemory)
+            limits.timeoutMilliseconds = r.integer(lt, "timeout_ms", table: "limits", in: 1...Limits.maxTimeoutMilliseconds)
         }
         guard r.diagnostics.isEmpty, let name, let version else { throw ManifestError(r.diagnostics) }
         return SkillManifest(name: name, version: version, description: description, entry: entry, provides: provides,

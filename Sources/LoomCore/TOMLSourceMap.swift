@@ -15,7 +15,8 @@ struct TOMLSourceMap {
     private let lines: [Substring]
 
     init(text: String) {
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift: CRLF files split on it too.
+        lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         var table = ""
         for (index, raw) in lines.enumerated() {
             let indent = raw.prefix { $0 == " " || $0 == "\t" }.count
@@ -53,6 +54,18 @@ struct TOMLSourceMap {
             if lineIndex > start.line - 1, line.contains("=") { break }
         }
         return start
+    }
+
+    /// The first position of `"element"` (or `'element'`) anywhere in the file.
+    func position(ofQuoted element: String) -> Position? {
+        for (index, line) in lines.enumerated() {
+            for quote in ["\"", "'"] {
+                if let range = line.range(of: quote + element + quote) {
+                    return Position(line: index + 1, column: line.distance(from: line.startIndex, to: range.lowerBound) + 1)
+                }
+            }
+        }
+        return nil
     }
 
     /// The index of the `=` of a `key = value` line, outside quotes.

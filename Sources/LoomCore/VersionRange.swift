@@ -85,7 +85,10 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
         func num(_ p: Substring) throws(VersionError) -> Int? {
             if p == "x" || p == "X" || p == "*" { return nil }
-            guard let n = SemanticVersion.number(p) else { throw VersionError.badRange(range, "'\(s)' is not a version") }
+            guard let n = SemanticVersion.number(p) else {
+                throw VersionError.badRange(range, SemanticVersion.isOverlong(p) ? "'\(p)' in '\(s)' is too large (at most \(Int.max))"
+                                                                                  : "'\(s)' is not a version")
+            }
             return n
         }
         guard (1...3).contains(parts.count), let major = try num(parts[0]) else {
@@ -97,20 +100,51 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
         return Partial(major: major, minor: minor, patch: patch, prerelease: [])
     }
 
+    /// The versions a partial version stands for: `1` is every 1.x.y, `1.2` every 1.2.y, `1.2.3` only
+    /// that one. `below` admits what is at most in the bucket, `above` what is past it. The bound is
+    /// the first version after the bucket (`<2.0.0`, `>=2.0.0`) or, when that version cannot be
+    /// represented (a component at Int.max), the last version of the bucket (`<=1.max.max`,
+    /// `>1.max.max`), which admits the same versions.
+    struct Bucket {
+        var major: Int
+        var minor: Int? = nil
+        var patch: Int? = nil
+
+        /// The first version after the bucket; nil when its component would overflow.
+        var next: SemanticVersion? {
+            switch (minor, patch) {
+            case (nil, _): major < Int.max ? SemanticVersion(major + 1, 0, 0) : nil
+            case (let m?, nil): m < Int.max ? SemanticVersion(major, m + 1, 0) : nil
+            case (let m?, let p?): p < Int.max ? SemanticVersion(major, m, p + 1) : nil
+            }
+        }
+
+        /// The greatest release version in the bucket.
+        var last: SemanticVersion { SemanticVersion(major, minor ?? Int.max, patch ?? Int.max) }
+
+        var below: Comparator {
+            if let next { Comparator(op: .less, version: next) } else { Comparator(op: .lessOrEqual, version: last) }
+        }
+
+        var above: Comparator {
+            if let next { Comparator(op: .greaterOrEqual, version: next) } else { Comparator(op: .greater, version: last) }
+        }
+    }
+
     static func parseTerm(_ word: String, in range: String) throws(VersionError) -> [Comparator] {
         func c(_ op: Operator, _ v: SemanticVersion) -> Comparator { Comparator(op: op, version: v) }
         if word.hasPrefix("^") {
             let p = try parsePartial(String(word.dropFirst()), in: range)
-            let upper: SemanticVersion
-            if p.major > 0 || p.minor == nil { upper = SemanticVersion(p.major + 1, 0, 0) }
-            else if p.minor! > 0 || p.patch == nil { upper = SemanticVersion(0, p.minor! + 1, 0) }
-            else { upper = SemanticVersion(0, 0, p.patch! + 1) }
-            return [c(.greaterOrEqual, p.floor), c(.less, upper)]
+            // The left-most non-zero component may change no further: ^1.2 is 1.x, ^0.2 is 0.2.x, ^0.0.3 is 0.0.3.
+            let bucket: Bucket
+            if p.major > 0 || p.minor == nil { bucket = Bucket(major: p.major) }
+            else if p.minor! > 0 || p.patch == nil { bucket = Bucket(major: 0, minor: p.minor) }
+            else { bucket = Bucket(major: 0, minor: 0, patch: p.patch) }
+            return [c(.greaterOrEqual, p.floor), bucket.below]
         }
         if word.hasPrefix("~") {
             let p = try parsePartial(String(word.dropFirst()), in: range)
-            let upper = p.minor == nil ? SemanticVersion(p.major + 1, 0, 0) : SemanticVersion(p.major, p.minor! + 1, 0)
-            return [c(.greaterOrEqual, p.floor), c(.less, upper)]
+            return [c(.greaterOrEqual, p.floor), Bucket(major: p.major, minor: p.minor).below]
         }
         for (prefix, op) in [(">=", Operator.greaterOrEqual), ("<=", .lessOrEqual), (">", .greater), ("<", .less), ("=", .equal)] where word.hasPrefix(prefix) {
             let rest = String(word.dropFirst(prefix.count))
@@ -118,20 +152,19 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
             let p = try parsePartial(rest, in: range)
             let complete = p.minor != nil && p.patch != nil
             if complete { return [c(op, p.floor)] }
-            let next = p.minor == nil ? SemanticVersion(p.major + 1, 0, 0) : SemanticVersion(p.major, p.minor! + 1, 0)
+            let bucket = Bucket(major: p.major, minor: p.minor)
             switch op {
             case .greaterOrEqual: return [c(.greaterOrEqual, p.floor)]
-            case .greater: return [c(.greaterOrEqual, next)]
+            case .greater: return [bucket.above]
             case .less: return [c(.less, p.floor)]
-            case .lessOrEqual: return [c(.less, next)]
-            case .equal: return [c(.greaterOrEqual, p.floor), c(.less, next)]
+            case .lessOrEqual: return [bucket.below]
+            case .equal: return [c(.greaterOrEqual, p.floor), bucket.below]
             }
         }
         if word == "*" || word == "x" { return [] }
         let p = try parsePartial(word, in: range)
         if p.minor != nil && p.patch != nil { return [c(.equal, p.floor)] }
-        let next = p.minor == nil ? SemanticVersion(p.major + 1, 0, 0) : SemanticVersion(p.major, p.minor! + 1, 0)
-        return [c(.greaterOrEqual, p.floor), c(.less, next)]
+        return [c(.greaterOrEqual, p.floor), Bucket(major: p.major, minor: p.minor).below]
     }
 }
 
@@ -142,6 +175,8 @@ public enum VersionError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .badVersion(let v) where SemanticVersion.hasOverlongComponent(v):
+            "'\(v)' is not a semantic version: a component is larger than \(Int.max)"
         case .badVersion(let v): "'\(v)' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.2.0)"
         case .badRange(let r, let why): "bad version range '\(r)': \(why)"
         }

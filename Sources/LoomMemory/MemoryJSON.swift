@@ -18,29 +18,93 @@ public enum MemoryJSON: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Parses one line; the error names the line number and the field.
+    /// The longest line `memory(_:number:)` parses: a memory's text and tags with room for escapes.
+    public static let maxLineBytes = 1 << 20
+    /// Times (created, last_used, expires) are seconds since 1970 up to this (about the year 33658).
+    public static let maxTime = 1e12
+
+    /// Parses one line; the error names the line number and the field. Integer fields must be
+    /// whole numbers in their range (not 1e300, 1.5, true or -1), times finite and in range; the
+    /// memory must pass the store's own checks.
     public static func memory(_ line: String, number lineNumber: Int) throws -> Memory {
         func bad(_ why: String) -> MemoryError { MemoryError("line \(lineNumber): \(why)") }
-        guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { throw bad("not a JSON object") }
-        func string(_ k: String) throws -> String {
-            guard let v = o[k] as? String else { throw bad("'\(k)' must be a string") }
-            return v
+        guard line.utf8.count <= maxLineBytes else { throw bad("the line is \(line.utf8.count) bytes; the limit is \(maxLineBytes)") }
+        let fields: Fields
+        do { fields = try JSONDecoder().decode(Fields.self, from: Data(line.utf8)) } catch let error as DecodingError {
+            throw bad(explain(error))
+        } catch let error as MemoryError {
+            throw bad(error.message)
         }
-        func number(_ k: String) throws -> Double {
-            guard let v = o[k] as? NSNumber else { throw bad("'\(k)' must be a number") }
-            return v.doubleValue
+        let m = fields.memory
+        do { try m.validate() } catch { throw bad(error.message) }
+        return m
+    }
+
+    static func explain(_ error: DecodingError) -> String {
+        func field(_ context: DecodingError.Context) -> String {
+            context.codingPath.first.map { "'\($0.stringValue)'" } ?? "the line"
         }
-        guard let id = (o["id"] as? NSNumber)?.int64Value else { throw bad("'id' must be an integer") }
-        guard let kind = Memory.Kind(rawValue: try string("kind")) else { throw bad("unknown kind") }
-        let outcome = try (o["outcome"] as? String).map { s throws -> Memory.Outcome in
-            guard let v = Memory.Outcome(rawValue: s) else { throw bad("unknown outcome '\(s)'") }
-            return v
+        switch error {
+        case .keyNotFound(let key, _): return "'\(key.stringValue)' is missing"
+        case .valueNotFound(_, let c): return "\(field(c)) must not be null"
+        case .typeMismatch(let type, let c):
+            let what = type == Int64.self || type == Int.self ? "an integer"
+                : type == Double.self ? "a number" : type == String.self ? "a string"
+                : type == [String].self ? "an array of strings" : c.codingPath.isEmpty ? "a JSON object" : "of another type"
+            return c.codingPath.isEmpty ? "not a JSON object" : "\(field(c)) must be \(what)"
+        case .dataCorrupted(let c):
+            return c.codingPath.isEmpty ? "not a JSON object" : "\(field(c)): \(c.debugDescription)"
+        @unknown default: return "\(error)"
         }
-        return Memory(id: id, agent: try string("agent"), kind: kind, text: try string("text"),
-                      tags: o["tags"] as? [String] ?? [], importance: try number("importance"), outcome: outcome,
-                      task: o["task"] as? String, sourceAgent: try string("source_agent"), sourceNode: try string("source_node"),
-                      derivedFrom: (o["derived_from"] as? NSNumber)?.int64Value, created: try number("created"),
-                      lastUsed: (o["last_used"] as? NSNumber)?.doubleValue, useCount: (o["use_count"] as? NSNumber)?.intValue ?? 0,
-                      expires: (o["expires"] as? NSNumber)?.doubleValue)
+    }
+
+    /// A line's fields, decoded strictly.
+    struct Fields: Decodable {
+        var memory: Memory
+
+        enum Key: String, CodingKey {
+            case id, agent, kind, text, tags, importance, outcome, task
+            case sourceAgent = "source_agent", sourceNode = "source_node", derivedFrom = "derived_from"
+            case created, lastUsed = "last_used", useCount = "use_count", expires
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            func integer(_ key: Key, _ range: ClosedRange<Int64>) throws -> Int64? {
+                guard let v = try c.decodeIfPresent(Int64.self, forKey: key) else { return nil }
+                guard range.contains(v) else {
+                    throw MemoryError("'\(key.stringValue)' is \(v); it must be between \(range.lowerBound) and \(range.upperBound)")
+                }
+                return v
+            }
+            func time(_ key: Key) throws -> Double? {
+                guard let v = try c.decodeIfPresent(Double.self, forKey: key) else { return nil }
+                guard v.isFinite, (0...MemoryJSON.maxTime).contains(v) else {
+                    throw MemoryError("'\(key.stringValue)' is \(v); it must be seconds since 1970, between 0 and \(MemoryJSON.maxTime)")
+                }
+                return v
+            }
+            func enumeration<E: RawRepresentable<String> & CaseIterable>(_ key: Key, _: E.Type) throws -> E? {
+                guard let s = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+                guard let v = E(rawValue: s) else {
+                    throw MemoryError("unknown \(key.stringValue) '\(s.prefix(64))'; use one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return v
+            }
+            guard let id = try integer(.id, 1...Int64.max) else { throw MemoryError("'id' is missing") }
+            guard let kind = try enumeration(.kind, Memory.Kind.self) else { throw MemoryError("'kind' is missing") }
+            let importance = try c.decode(Double.self, forKey: .importance)
+            guard importance.isFinite, (0...1).contains(importance) else {
+                throw MemoryError("'importance' is \(importance); it must be between 0 and 1")
+            }
+            guard let created = try time(.created) else { throw MemoryError("'created' is missing") }
+            memory = Memory(
+                id: id, agent: try c.decode(String.self, forKey: .agent), kind: kind, text: try c.decode(String.self, forKey: .text),
+                tags: try c.decodeIfPresent([String].self, forKey: .tags) ?? [], importance: importance,
+                outcome: try enumeration(.outcome, Memory.Outcome.self), task: try c.decodeIfPresent(String.self, forKey: .task),
+                sourceAgent: try c.decode(String.self, forKey: .sourceAgent), sourceNode: try c.decode(String.self, forKey: .sourceNode),
+                derivedFrom: try integer(.derivedFrom, 1...Int64.max), created: created, lastUsed: try time(.lastUsed),
+                useCount: Int(try integer(.useCount, 0...Int64(Int32.max)) ?? 0), expires: try time(.expires))
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LoomCore
 import LuaKit
 import Synchronization
 
@@ -93,8 +94,8 @@ public struct Audit: Sendable {
             throw AuditError("result-synthesizer replied without a report: \(reply)")
         }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let md = (output as NSString).appendingPathComponent("AUDIT.md")
-        let js = (output as NSString).appendingPathComponent("audit.json")
+        let md = Paths.join(output, "AUDIT.md")
+        let js = Paths.join(output, "audit.json")
         try Data(markdown.bytes).write(to: URL(fileURLWithPath: md), options: .atomic)
         try Data(json.bytes).write(to: URL(fileURLWithPath: js), options: .atomic)
         let rows = (t["summary"].table?.array ?? []).compactMap { v -> Row? in

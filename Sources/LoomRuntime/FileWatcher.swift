@@ -1,4 +1,5 @@
 import Foundation
+import LoomCore
 import Glibc
 import Synchronization
 
@@ -30,10 +31,10 @@ public final class FileWatcher: Sendable {
         self.onChange = onChange
         for folder in folders { addTree(folder) }
         for file in files {
-            let parent = (file as NSString).deletingLastPathComponent
+            let parent = Paths.parent(file)
             let wd = inotify_add_watch(fd, parent, Self.mask)
             if wd >= 0 {
-                _ = state.withLock { $0.fileParents[wd, default: (parent, [])].names.insert((file as NSString).lastPathComponent) }
+                _ = state.withLock { $0.fileParents[wd, default: (parent, [])].names.insert(Paths.name(file)) }
             }
         }
         let thread = Thread { [self] in self.loop() }

@@ -72,7 +72,7 @@ extension NodeEngine {
         do {
             for kind in newKinds.keys.sorted() {
                 let m = newKinds[kind]!
-                let path = (m.directory as NSString).appendingPathComponent(m.behaviour)
+                let path = Paths.join(m.directory, m.behaviour)
                 let source = FileManager.default.contents(atPath: path).map(Array.init)
                 if !skillsChanged, let old = kinds[kind], old == m, let source, behaviourSources[kind] == source { continue }
                 let c = try compileBehaviour(m)

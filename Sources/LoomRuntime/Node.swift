@@ -84,11 +84,14 @@ public actor Node {
         if let v = settings["weight_importance"] { ranking.importance = v }
         if let v = settings["weight_outcome"] { ranking.outcome = v }
         if let v = settings["half_life_days"] { ranking.halfLife = v * 86_400 }
-        consolidateEvery = settings["consolidate_every"].flatMap { $0 > 0 ? Duration.milliseconds(Int64($0 * 1000)) : nil }
+        // node.toml bounds it (MemorySettings.bounds); a value set in code past that is capped, not converted blindly.
+        consolidateEvery = settings["consolidate_every"].flatMap { s in
+            s > 0 && s.isFinite ? Duration.milliseconds(Int64(min(s, MemorySettings.bounds["consolidate_every"]!) * 1000)) : nil
+        }
         // node.toml's [fs.roots] grants folders to fs.read@1; roots given by the host add to them.
         var options = options
         options.fileRoots = lineage.root.manifest.fileRoots.merging(options.fileRoots) { _, host in host }
-        let store = try store ?? SQLiteNodeStore(path: (dir as NSString).appendingPathComponent(".loom/node.sqlite"), ranking: ranking)
+        let store = try store ?? SQLiteNodeStore(path: Paths.join(dir, ".loom/node.sqlite"), ranking: ranking)
         engine = try NodeEngine(lineage: lineage, resolution: resolution, options: options, store: store, logger: logger)
         name = lineage.root.name
         executor = NodeExecutor(label: "loom.node.\(lineage.root.name)")
@@ -201,9 +204,9 @@ public actor Node {
         var folders: [String] = [], files: [String] = []
         for record in lineage.nodes {
             let dir = record.manifest.directory
-            files.append((dir as NSString).appendingPathComponent("node.toml"))
-            folders.append((dir as NSString).appendingPathComponent(record.manifest.agents))
-            for s in record.manifest.skills { folders.append(((dir as NSString).appendingPathComponent(s) as NSString).standardizingPath) }
+            files.append(Paths.join(dir, "node.toml"))
+            folders.append(Paths.join(dir, record.manifest.agents))
+            for s in record.manifest.skills { folders.append(Paths.normalized(Paths.join(dir, s))) }
         }
         let all = (folders + files).sorted()
         guard all != watched || watcher == nil else { return }

@@ -110,7 +110,7 @@ final class NodeEngine {
             versions[manifest.name] = 1
             // What a reload compares against (compiled on first activation).
             behaviourSources[manifest.name] = FileManager.default.contents(
-                atPath: (manifest.directory as NSString).appendingPathComponent(manifest.behaviour)).map(Array.init)
+                atPath: Paths.join(manifest.directory, manifest.behaviour)).map(Array.init)
             let slot = makeSlot(manifest, name: manifest.name)
             if statuses[manifest.name] == "failed" { slot.state = .failed }
             agents[manifest.name] = slot
@@ -269,7 +269,7 @@ final class NodeEngine {
             }
             return try call.results(try self.module(ref.key))
         })
-        let path = (m.directory as NSString).appendingPathComponent(m.entry)
+        let path = Paths.join(m.directory, m.entry)
         let chunk = try lua.loadFile(path, environment: .table(env))
         let module = try chunk.callRef()
         guard module.type == .table else {
@@ -282,7 +282,7 @@ final class NodeEngine {
 
     /// Compiles a behaviour: one chunk per agent kind, taking the environment as its argument.
     func compileBehaviour(_ m: AgentManifest) throws(LuaError) -> (LuaRef, [UInt8]) {
-        let path = (m.directory as NSString).appendingPathComponent(m.behaviour)
+        let path = Paths.join(m.directory, m.behaviour)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LuaError(kind: .runtime, message: "cannot read the behaviour \(path)", chunk: path)
         }
@@ -844,6 +844,9 @@ final class NodeEngine {
     }
 
     private func handleYield(_ slot: AgentSlot, _ values: [LuaValue]) {
+        // The handler ran up to here and may have changed `state`: it is saved on the next flush,
+        // while the handler waits (in sleep or ask), not only when it returns.
+        slot.dirty = true
         let op = values.first?.string
         let from = Address(node: name, agent: slot.name)
         switch op {
@@ -962,10 +965,13 @@ final class NodeEngine {
         var states: [String: [UInt8]] = [:]
         for slot in slots ?? agents.values.filter({ $0.dirty }) {
             guard let env = slot.env else { continue }
+            // Not dirty any more even when the state cannot be saved: a state that cannot be
+            // copied (too large, a function in it) is tried again when a handler changes it, not
+            // on every flush.
+            slot.dirty = false
             do {
                 let value = try env.rawRef("state")?.value(path: "state") ?? .nil
                 states[slot.name] = try StateCodec.encode(value)
-                slot.dirty = false
             } catch {
                 logger.error("agent '\(slot.name)': cannot save state: \(error)")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import LoomCore
 import GRDB
 public import LoomMemory
 
@@ -26,7 +27,7 @@ public final class SQLiteNodeStore: NodeStore {
     let queue: DatabaseQueue
 
     public init(path: String, ranking: Ranking = Ranking()) throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: Paths.parent(path), withIntermediateDirectories: true)
         queue = try DatabaseSettings.open(path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: agents") { db in
@@ -58,7 +59,7 @@ public final class SQLiteNodeStore: NodeStore {
 
     /// The node database of the node in `directory`.
     public static func forNode(_ directory: String) throws -> SQLiteNodeStore {
-        try SQLiteNodeStore(path: (directory as NSString).appendingPathComponent(".loom/node.sqlite"))
+        try SQLiteNodeStore(path: Paths.join(directory, ".loom/node.sqlite"))
     }
 
     public func loadState(agent: String) throws -> [UInt8]? {

@@ -1,4 +1,5 @@
 import Foundation
+import LoomCore
 import Glibc
 import LuaKit
 
@@ -74,7 +75,7 @@ public struct RuntimeBenchmark: Sendable {
 
     /// Writes a node folder with the given agent kinds under a temporary directory.
     static func makeNode(_ root: String, _ name: String, agents: [String: String]) throws -> String {
-        let dir = (root as NSString).appendingPathComponent(name)
+        let dir = Paths.join(root, name)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try "name = \"\(name)\"\n".write(toFile: dir + "/node.toml", atomically: true, encoding: .utf8)
         for (agent, lua) in agents {

@@ -11,8 +11,8 @@ public enum Scaffold: Sendable {
 
     static func write(_ files: [String: String], in folder: String) throws {
         for (path, text) in files.sorted(by: { $0.key < $1.key }) {
-            let full = (folder as NSString).appendingPathComponent(path)
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let full = Paths.join(folder, path)
+            try FileManager.default.createDirectory(atPath: Paths.parent(full), withIntermediateDirectories: true)
             try text.write(toFile: full, atomically: true, encoding: .utf8)
         }
     }
@@ -28,7 +28,7 @@ public enum Scaffold: Sendable {
         guard Names.isDotted(name) else {
             throw ScaffoldError("'\(name)' is not a skill name: lowercase words of letters, digits and hyphens, separated by dots (text.scan)")
         }
-        let folder = (skillsFolder as NSString).appendingPathComponent(name)
+        let folder = Paths.join(skillsFolder, name)
         try checkFree(folder)
         let file = name.replacingOccurrences(of: ".", with: "_").replacingOccurrences(of: "-", with: "_")
         try write([
@@ -74,7 +74,7 @@ public enum Scaffold: Sendable {
         guard Names.isSimple(name) else {
             throw ScaffoldError("'\(name)' is not an agent name: one lowercase word of letters, digits and hyphens, starting with a letter (security-auditor)")
         }
-        let folder = (agentsFolder as NSString).appendingPathComponent(name)
+        let folder = Paths.join(agentsFolder, name)
         try checkFree(folder)
         let file = name.replacingOccurrences(of: "-", with: "_")
         try write([
@@ -116,7 +116,7 @@ public enum Scaffold: Sendable {
         guard Names.isSimple(name) else {
             throw ScaffoldError("'\(name)' is not a node name: one lowercase word of letters, digits and hyphens (the folder's name is the node's)")
         }
-        if FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("node.toml")) {
+        if FileManager.default.fileExists(atPath: Paths.join(folder, "node.toml")) {
             throw ScaffoldError("\(folder) is a node already (it has a node.toml)")
         }
         try write([
@@ -138,8 +138,8 @@ public enum Scaffold: Sendable {
                 """,
             ".luacheckrc": luacheckrc,
         ], in: folder)
-        _ = try skill("greeting", in: (folder as NSString).appendingPathComponent("skills"))
-        let agentFolder = try agent("greeter", in: (folder as NSString).appendingPathComponent("agents"))
+        _ = try skill("greeting", in: Paths.join(folder, "skills"))
+        let agentFolder = try agent("greeter", in: Paths.join(folder, "agents"))
         try """
             name = "greeter"
             domain = "general"
@@ -166,7 +166,7 @@ public enum Scaffold: Sendable {
             end)
 
             """.write(toFile: agentFolder + "/greeter_test.lua", atomically: true, encoding: .utf8)
-        try writeStubs(to: (folder as NSString).appendingPathComponent(".loom/stubs"), skillFolders: [(folder as NSString).appendingPathComponent("skills")])
+        try writeStubs(to: Paths.join(folder, ".loom/stubs"), skillFolders: [Paths.join(folder, "skills")])
     }
 
     /// The LuaLS stubs of the host API and of the skills under the given folders.
@@ -175,15 +175,15 @@ public enum Scaffold: Sendable {
         var skills: [SkillStub] = []
         for dir in skillFolders {
             for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
-                let skillDir = (dir as NSString).appendingPathComponent(name)
+                let skillDir = Paths.join(dir, name)
                 guard let m = try? SkillManifest.load(directory: skillDir),
-                      let source = try? String(contentsOfFile: (skillDir as NSString).appendingPathComponent(m.entry), encoding: .utf8) else { continue }
+                      let source = try? String(contentsOfFile: Paths.join(skillDir, m.entry), encoding: .utf8) else { continue }
                 skills.append(SkillStub(name: m.name, capabilities: m.provides.map(\.key), source: source))
             }
         }
         let files = HostAPI.stubs(skills: skills)
         try write(files, in: folder)
-        return files.keys.sorted().map { (folder as NSString).appendingPathComponent($0) }
+        return files.keys.sorted().map { Paths.join(folder, $0) }
     }
 
     /// A luacheck configuration that knows Loom's globals.

@@ -51,12 +51,12 @@ public struct TestRunner: Sendable {
             }
             guard let walker = FileManager.default.enumerator(atPath: absolute) else { continue }
             while let relative = walker.nextObject() as? String {
-                let name = (relative as NSString).lastPathComponent
+                let name = Paths.name(relative)
                 if name.hasPrefix(".") && name != "." {
                     walker.skipDescendants()
                     continue
                 }
-                let parent = ((relative as NSString).deletingLastPathComponent as NSString).lastPathComponent
+                let parent = Paths.name(Paths.parent(relative))
                 if name.hasSuffix("_test.lua") || (parent == "tests" && name.hasSuffix(".lua")) {
                     found.append(absolute + "/" + relative)
                 }
@@ -68,14 +68,14 @@ public struct TestRunner: Sendable {
     /// Where a test file runs: the nearest folder above it with a node.toml, else the folder of
     /// skills that holds its skill.
     static func context(_ file: String) -> TestFile {
-        var dir = (file as NSString).deletingLastPathComponent
+        var dir = Paths.parent(file)
         var skill: String?
         while dir != "/" && !dir.isEmpty {
             if FileManager.default.fileExists(atPath: dir + "/node.toml") { return TestFile(path: file, node: dir, skills: nil) }
             if skill == nil && FileManager.default.fileExists(atPath: dir + "/skill.toml") { skill = dir }
-            dir = (dir as NSString).deletingLastPathComponent
+            dir = Paths.parent(dir)
         }
-        return TestFile(path: file, node: nil, skills: skill.map { ($0 as NSString).deletingLastPathComponent })
+        return TestFile(path: file, node: nil, skills: skill.map { Paths.parent($0) })
     }
 
     /// Runs every file; `report` sees each result as it comes.
@@ -105,7 +105,7 @@ public struct TestRunner: Sendable {
             } else {
                 nodeDir = scratch + "/node"
                 try FileManager.default.createDirectory(atPath: nodeDir, withIntermediateDirectories: true)
-                let skills = file.skills ?? (file.path as NSString).deletingLastPathComponent
+                let skills = file.skills ?? Paths.parent(file.path)
                 try "name = \"test\"\nskills = [\(String(reflecting: skills))]\n".write(toFile: nodeDir + "/node.toml", atomically: true, encoding: .utf8)
             }
         } catch {
@@ -132,7 +132,7 @@ public struct TestRunner: Sendable {
         await node.start()
         // The chunk is named by its path inside the node (or skills folder): Lua shortens long
         // chunk names, and a shortened one would hide the line.
-        let base = (file.node ?? file.skills ?? (file.path as NSString).deletingLastPathComponent) + "/"
+        let base = (file.node ?? file.skills ?? Paths.parent(file.path)) + "/"
         let chunk = file.path.hasPrefix(base) ? String(file.path.dropFirst(base.count)) : file.path
         let load: LuaValue
         do {

@@ -149,54 +149,105 @@ public struct LuaStack {
         withBytes(at: index) { LuaString(bytes: Array($0)) }
     }
 
-    /// A deep copy of the value at `index`. Tables are read raw (no metamethod runs); a cycle or a
-    /// nesting deeper than `maxDepth` is a `conversion` error naming the path.
-    public func value(at index: Int32, maxDepth: Int = 100, path: String = "value") throws(LuaError) -> LuaValue {
-        var visiting: Set<UnsafeRawPointer> = []
-        return try read(lua_absindex(L, index), path: path, depth: 0, maxDepth: maxDepth, visiting: &visiting)
+    /// A deep copy of the value at `index`. Tables are read raw (no metamethod runs); a cycle, a
+    /// nesting deeper than `maxDepth`, or a copy larger than `maxBytes` is a `conversion` error
+    /// naming the path.
+    ///
+    /// The size counts 16 bytes per value plus the bytes of every string, each time it is reached:
+    /// a table reachable through several fields is a tree of copies to whoever reads the result
+    /// (an encoder, a printer), so `t = {t, t}` sixty times, a few kilobytes in Lua, is 2^60
+    /// values. Each table is read once (a shared table's copy is shared, Swift values being
+    /// copy-on-write) and its size remembered, so such a value is refused after reading a few dozen
+    /// tables. The default bound is the VM's memory cap (at least 16 MiB; 256 MiB for a VM without
+    /// a cap), which an honest, tree-shaped value never exceeds.
+    public func value(at index: Int32, maxDepth: Int = 100, maxBytes: Int? = nil, path: String = "value") throws(LuaError) -> LuaValue {
+        var copy = Copy(maxDepth: maxDepth, budget: maxBytes ?? LuaStack.copyLimit(memoryCap: Int(loom_memory_limit(L))))
+        return try read(lua_absindex(L, index), path: path, depth: 0, copy: &copy).value
     }
 
-    private func read(_ index: Int32, path: String, depth: Int, maxDepth: Int,
-                      visiting: inout Set<UnsafeRawPointer>) throws(LuaError) -> LuaValue {
+    /// The default bound of a copy out of a VM whose memory cap is `memoryCap` bytes (0: no cap).
+    public static func copyLimit(memoryCap: Int) -> Int {
+        memoryCap == 0 ? 256 << 20 : max(memoryCap, 16 << 20)
+    }
+
+    /// What a copy in progress keeps: the tables on the current path (cycles), the tables already
+    /// read with their copy, size and height, and the bytes left.
+    private struct Copy {
+        struct Done { var value: LuaValue; var size: Int; var height: Int }
+        var maxDepth: Int
+        var budget: Int
+        var visiting: Set<UnsafeRawPointer> = []
+        var done: [UnsafeRawPointer: Done] = [:]
+    }
+
+    /// Reads one value: its copy, its size (as counted against the budget) and its height.
+    private func read(_ index: Int32, path: @autoclosure () -> String, depth: Int,
+                      copy: inout Copy) throws(LuaError) -> Copy.Done {
+        let scalar: LuaValue
         switch lua_type(L, index) {
-        case LUA_TNIL, LUA_TNONE: return .nil
-        case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, index) != 0)
+        case LUA_TNIL, LUA_TNONE: scalar = .nil
+        case LUA_TBOOLEAN: scalar = .boolean(lua_toboolean(L, index) != 0)
         case LUA_TNUMBER:
-            if loom_isinteger(L, index) != 0 { return .integer(loom_tointegerx(L, index, nil)) }
-            return .number(loom_tonumberx(L, index, nil))
-        case LUA_TSTRING: return .string(luaString(at: index) ?? LuaString(bytes: []))
+            scalar = loom_isinteger(L, index) != 0 ? .integer(loom_tointegerx(L, index, nil)) : .number(loom_tonumberx(L, index, nil))
+        case LUA_TSTRING:
+            let string = luaString(at: index) ?? LuaString(bytes: [])
+            let size = 16 + string.bytes.count
+            try spend(size, &copy, path())
+            return Copy.Done(value: .string(string), size: size, height: 0)
         case LUA_TTABLE:
-            guard depth < maxDepth else {
-                throw LuaError(kind: .conversion, message: "table nested deeper than \(maxDepth) levels at \(path)")
+            guard let identity = lua_topointer(L, index) else { return Copy.Done(value: .nil, size: 16, height: 0) }
+            if let done = copy.done[identity] {
+                guard depth + done.height < copy.maxDepth else { throw tooDeep(copy.maxDepth, path()) }
+                try spend(done.size, &copy, path())
+                return done
             }
-            guard let identity = lua_topointer(L, index) else { return .nil }
-            guard visiting.insert(identity).inserted else {
-                throw LuaError(kind: .conversion, message: "table contains a cycle at \(path)")
+            guard depth < copy.maxDepth else { throw tooDeep(copy.maxDepth, path()) }
+            guard copy.visiting.insert(identity).inserted else {
+                throw LuaError(kind: .conversion, message: "table contains a cycle at \(path())")
             }
-            defer { visiting.remove(identity) }
+            defer { copy.visiting.remove(identity) }
+            try spend(16, &copy, path())
             try reserve(4)
             var table = LuaTable()
+            var size = 16, height = 0
             lua_pushnil(L)
             while lua_next(L, index) != 0 {
                 let keyIndex = lua_gettop(L) - 1
-                let key: LuaValue
                 do {
-                    key = try read(keyIndex, path: path + "[key]", depth: depth + 1, maxDepth: maxDepth, visiting: &visiting)
-                    let value = try read(keyIndex + 1, path: path + LuaStack.pathComponent(key), depth: depth + 1,
-                                         maxDepth: maxDepth, visiting: &visiting)
-                    table[key] = value
+                    let key = try read(keyIndex, path: path() + "[key]", depth: depth + 1, copy: &copy)
+                    let value = try read(keyIndex + 1, path: path() + LuaStack.pathComponent(key.value), depth: depth + 1,
+                                         copy: &copy)
+                    table[key.value] = value.value
+                    size += key.size + value.size
+                    height = max(height, key.height + 1, value.height + 1)
                 } catch {
                     lua_settop(L, keyIndex - 1)
                     throw error
                 }
                 loom_pop(L, 1)
             }
-            return .table(table)
+            let done = Copy.Done(value: .table(table), size: size, height: height)
+            copy.done[identity] = done
+            return done
         default:
             let type = LuaType(rawValue: lua_type(L, index)) ?? .none
             let address = UInt(bitPattern: lua_topointer(L, index))
-            return .opaque(LuaOpaque(typeName: type.name, address: address))
+            scalar = .opaque(LuaOpaque(typeName: type.name, address: address))
         }
+        try spend(16, &copy, path())
+        return Copy.Done(value: scalar, size: 16, height: 0)
+    }
+
+    private func spend(_ bytes: Int, _ copy: inout Copy, _ path: @autoclosure () -> String) throws(LuaError) {
+        copy.budget -= bytes
+        if copy.budget < 0 {
+            throw LuaError(kind: .conversion, message: "value too large to copy out of Lua at \(path()) (a table reached "
+                           + "through several fields counts once for each; send or store a smaller value)")
+        }
+    }
+
+    private func tooDeep(_ maxDepth: Int, _ path: String) -> LuaError {
+        LuaError(kind: .conversion, message: "table nested deeper than \(maxDepth) levels at \(path)")
     }
 
     /// How a key extends a path in messages: `.name` for identifiers, `[key]` otherwise.

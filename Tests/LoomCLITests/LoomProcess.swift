@@ -33,6 +33,45 @@ enum LoomProcess {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs `loom` and kills it (SIGKILL) if it has not ended after `limit` seconds: for hostile
+    /// input, where a hang must show as a failure rather than stall the suite. `timedOut` tells.
+    static func run(_ arguments: [String], in directory: URL? = nil, killAfter limit: Double) throws -> (output: Output, timedOut: Bool, seconds: Double) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory ?? packageRoot
+        let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("loom-out-\(UUID().uuidString)")
+        let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("loom-err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outFile)
+            try? FileManager.default.removeItem(at: errFile)
+        }
+        let out = try FileHandle(forWritingTo: outFile), err = try FileHandle(forWritingTo: errFile)
+        process.standardOutput = out
+        process.standardError = err
+        let start = Date()
+        try process.run()
+        var timedOut = false
+        while process.isRunning {
+            if Date().timeIntervalSince(start) > limit {
+                timedOut = true
+                kill(process.processIdentifier, SIGKILL)
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(start)
+        try out.close()
+        try err.close()
+        let output = Output(status: process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus,
+                            stdout: String(decoding: (try? Data(contentsOf: outFile)) ?? Data(), as: UTF8.self),
+                            stderr: String(decoding: (try? Data(contentsOf: errFile)) ?? Data(), as: UTF8.self))
+        return (output, timedOut, seconds)
+    }
+
     /// Starts `loom` with `arguments` in the background, its output in pipes.
     static func start(_ arguments: [String]) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
         let process = Process()

@@ -70,4 +70,55 @@ struct VersionTests {
         #expect(throws: CapabilityError.self) { try CapabilityRef("search@one") }
         #expect(throws: CapabilityError.self) { try CapabilityRef("search@1 >=banana") }
     }
+
+    static let max = Int.max
+    static let top = "\(Int.max)"
+
+    @Test("ranges whose upper bound is past Int.max admit what they should instead of overflowing", arguments: [
+        ("^\(top)", ["\(top).0.0", "\(top).\(top).\(top)"], ["\(max - 1).9.9"]),
+        ("^\(top).1", ["\(top).1.0", "\(top).\(top).0"], ["\(top).0.9"]),
+        ("^0.\(top)", ["0.\(top).0", "0.\(top).\(top)"], ["1.0.0", "0.\(max - 1).0"]),
+        ("^0.0.\(top)", ["0.0.\(top)"], ["0.1.0", "0.0.\(max - 1)"]),
+        ("~\(top)", ["\(top).5.0"], ["\(max - 1).0.0"]),
+        ("~1.\(top)", ["1.\(top).\(top)"], ["2.0.0"]),
+        ("\(top)", ["\(top).0.0", "\(top).\(top).1"], ["1.0.0"]),
+        ("1.\(top)", ["1.\(top).7"], ["2.0.0", "1.0.0"]),
+        ("<=\(top)", ["\(top).\(top).\(top)", "0.0.0"], []),
+        ("<=1.\(top)", ["1.\(top).\(top)"], ["2.0.0"]),
+        (">\(top)", [], ["\(top).\(top).\(top)", "1.0.0"]),
+        (">1.\(top)", ["2.0.0"], ["1.\(top).\(top)"]),
+        ("=\(top)", ["\(top).1.1"], ["1.0.0"]),
+    ])
+    func rangesAtIntMax(range: String, inside: [String], outside: [String]) throws {
+        let r = try VersionRange(range)
+        for v in inside { #expect(r.contains(try #require(SemanticVersion(v))), "\(v) in \(range)") }
+        for v in outside { #expect(!r.contains(try #require(SemanticVersion(v))), "\(v) not in \(range)") }
+    }
+
+    @Test("numbers past Int.max are refused as too large, in versions, ranges and capabilities")
+    func numbersPastIntMax() {
+        let huge = "9223372036854775808"
+        #expect(SemanticVersion("\(huge).0.0") == nil)
+        #expect(VersionError.badVersion("1.\(huge).0").description.contains("larger than"))
+        #expect(VersionError.badVersion("1.x.0").description.contains("MAJOR.MINOR.PATCH"))
+        do {
+            _ = try VersionRange("^\(huge)")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("too large"))
+        }
+        #expect(throws: CapabilityError.self) { try CapabilityRef("search@\(huge)") }
+        #expect(throws: CapabilityError.self) { try CapabilityRef("search@1 ^\(huge)") }
+    }
+
+    @Test("numeric prerelease identifiers of any length order as numbers")
+    func hugePrerelease() throws {
+        let a = try #require(SemanticVersion("1.0.0-99999999999999999999"))
+        let b = try #require(SemanticVersion("1.0.0-100000000000000000000"))
+        let c = try #require(SemanticVersion("1.0.0-alpha"))
+        #expect(a < b)
+        #expect(!(b < a))
+        #expect(b < c)
+        #expect(SemanticVersion(1, 0, 0, prerelease: ["2"]) < SemanticVersion(1, 0, 0, prerelease: ["10"]))
+    }
 }
