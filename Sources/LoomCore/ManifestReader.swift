@@ -15,7 +15,8 @@ struct ManifestReader {
     }
 
     /// Parses the text; a NUL (which TOMLKit's C strings would cut at) and a syntax error become
-    /// diagnostics at their position.
+    /// diagnostics at their position. Only text that TOMLSyntax accepts reaches toml++, which
+    /// asserts on some invalid documents.
     static func parse(file: String, text: String) -> Result<TOMLTable, ManifestError> {
         if let d = ManifestText.check(text, file: file) { return .failure(ManifestError([d])) }
         guard text.utf8.count <= ManifestText.maxBytes else {
@@ -23,6 +24,7 @@ struct ManifestReader {
                                                       kind: .tooLarge)]))
         }
         do {
+            if let error = TOMLSyntax.error(in: text) { return .failure(ManifestError([error.diagnostic(file: file)])) }
             return .success(try TOMLTable(string: text))
         } catch let error as TOMLParseError {
             return .failure(ManifestError([Diagnostic(file: file, line: error.source.begin.line, column: error.source.begin.column,

@@ -70,22 +70,29 @@ public enum MemoryJSON: Sendable {
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: Key.self)
+            /// The value at `key`, or nil when absent or null; any other type is "must be `what`".
+            func get<T: Decodable>(_ type: T.Type, _ key: Key, _ what: String) throws -> T? {
+                // Any error: Foundation reports a number that does not fit as its own JSONError.
+                do { return try c.decodeIfPresent(type, forKey: key) } catch {
+                    throw MemoryError("'\(key.stringValue)' must be \(what)")
+                }
+            }
             func integer(_ key: Key, _ range: ClosedRange<Int64>) throws -> Int64? {
-                guard let v = try c.decodeIfPresent(Int64.self, forKey: key) else { return nil }
+                guard let v = try get(Int64.self, key, "an integer between \(range.lowerBound) and \(range.upperBound)") else { return nil }
                 guard range.contains(v) else {
                     throw MemoryError("'\(key.stringValue)' is \(v); it must be between \(range.lowerBound) and \(range.upperBound)")
                 }
                 return v
             }
             func time(_ key: Key) throws -> Double? {
-                guard let v = try c.decodeIfPresent(Double.self, forKey: key) else { return nil }
+                guard let v = try get(Double.self, key, "a number of seconds since 1970") else { return nil }
                 guard v.isFinite, (0...MemoryJSON.maxTime).contains(v) else {
                     throw MemoryError("'\(key.stringValue)' is \(v); it must be seconds since 1970, between 0 and \(MemoryJSON.maxTime)")
                 }
                 return v
             }
             func enumeration<E: RawRepresentable<String> & CaseIterable>(_ key: Key, _: E.Type) throws -> E? {
-                guard let s = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+                guard let s = try get(String.self, key, "a string") else { return nil }
                 guard let v = E(rawValue: s) else {
                     throw MemoryError("unknown \(key.stringValue) '\(s.prefix(64))'; use one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
@@ -93,16 +100,22 @@ public enum MemoryJSON: Sendable {
             }
             guard let id = try integer(.id, 1...Int64.max) else { throw MemoryError("'id' is missing") }
             guard let kind = try enumeration(.kind, Memory.Kind.self) else { throw MemoryError("'kind' is missing") }
-            let importance = try c.decode(Double.self, forKey: .importance)
+            func string(_ key: Key) throws -> String {
+                guard let s = try get(String.self, key, "a string") else { throw MemoryError("'\(key.stringValue)' is missing") }
+                return s
+            }
+            guard let importance = try get(Double.self, .importance, "a number between 0 and 1") else {
+                throw MemoryError("'importance' is missing")
+            }
             guard importance.isFinite, (0...1).contains(importance) else {
                 throw MemoryError("'importance' is \(importance); it must be between 0 and 1")
             }
             guard let created = try time(.created) else { throw MemoryError("'created' is missing") }
             memory = Memory(
-                id: id, agent: try c.decode(String.self, forKey: .agent), kind: kind, text: try c.decode(String.self, forKey: .text),
-                tags: try c.decodeIfPresent([String].self, forKey: .tags) ?? [], importance: importance,
-                outcome: try enumeration(.outcome, Memory.Outcome.self), task: try c.decodeIfPresent(String.self, forKey: .task),
-                sourceAgent: try c.decode(String.self, forKey: .sourceAgent), sourceNode: try c.decode(String.self, forKey: .sourceNode),
+                id: id, agent: try string(.agent), kind: kind, text: try string(.text),
+                tags: try get([String].self, .tags, "an array of strings") ?? [], importance: importance,
+                outcome: try enumeration(.outcome, Memory.Outcome.self), task: try get(String.self, .task, "a string"),
+                sourceAgent: try string(.sourceAgent), sourceNode: try string(.sourceNode),
                 derivedFrom: try integer(.derivedFrom, 1...Int64.max), created: created, lastUsed: try time(.lastUsed),
                 useCount: Int(try integer(.useCount, 0...Int64(Int32.max)) ?? 0), expires: try time(.expires))
         }
