@@ -152,8 +152,10 @@ public struct BundleReader: Sendable {
         for skill in index.skills {
             let path = skill.path + "/skill.toml"
             guard let data = files[path] else { throw BundleError(.manifest, "\(file): skill '\(skill.name)' has no \(path)") }
-            guard let text = String(validating: data, as: UTF8.self) else {
-                throw BundleError(.manifest, "\(file): \(path) is not valid UTF-8")
+            // Bytes that are not UTF-8 (or a NUL) are named with their line and column.
+            let text: String
+            do { text = try ManifestText.decode(data, file: "\(file): \(path)") } catch {
+                throw BundleError(.manifest, "\(error)")
             }
             let m: SkillManifest
             let folder = skill.path

@@ -14,10 +14,19 @@ public enum TOMLSyntax: Sendable {
     /// and arrays around a value, counted together.
     public static let maximumDepth = 100
 
-    /// Checks `text`; throws the first problem found.
+    /// Checks `text`; throws the first problem found. (Bytes that are not UTF-8, and NUL, are
+    /// ManifestText's to refuse first: a String is UTF-8, and a NUL fails the grammar here too.)
     public static func validate(_ text: String) throws(TOMLSyntaxError) {
         var text = text
-        let result = text.withUTF8 { bytes in Result { () throws(TOMLSyntaxError) in try validate(bytes: bytes) } }
+        let result = text.withUTF8 { bytes in
+            Result { () throws(TOMLSyntaxError) in
+                guard bytes.count <= maximumSize else {
+                    throw TOMLSyntaxError(.tooLarge(bytes: bytes.count, limit: maximumSize), offset: 0, in: bytes)
+                }
+                var scanner = TOMLScanner(bytes: bytes)
+                try scanner.document()
+            }
+        }
         try result.get()
     }
 
@@ -26,59 +35,6 @@ public enum TOMLSyntax: Sendable {
         do throws(TOMLSyntaxError) { try validate(text) } catch { return error }
         return nil
     }
-
-    /// The first size, UTF-8 or NUL problem in `bytes` (a file as read), or nil.
-    public static func encodingError(in bytes: some Collection<UInt8>) -> TOMLSyntaxError? {
-        let check: (UnsafeBufferPointer<UInt8>) -> TOMLSyntaxError? = { buffer in
-            do throws(TOMLSyntaxError) { try checkEncoding(buffer) } catch { return error }
-            return nil
-        }
-        if let result = bytes.withContiguousStorageIfAvailable(check) { return result }
-        return Array(bytes).withUnsafeBufferPointer(check)
-    }
-
-    /// Checks raw bytes: UTF-8 (strict: no overlong forms, surrogates or values past U+10FFFF),
-    /// no NUL, then the grammar.
-    public static func validate(bytes: UnsafeBufferPointer<UInt8>) throws(TOMLSyntaxError) {
-        try checkEncoding(bytes)
-        var scanner = TOMLScanner(bytes: bytes)
-        try scanner.document()
-    }
-
-    /// Only the size, UTF-8 and NUL checks.
-    public static func checkEncoding(_ bytes: UnsafeBufferPointer<UInt8>) throws(TOMLSyntaxError) {
-        guard bytes.count <= maximumSize else {
-            throw TOMLSyntaxError(.tooLarge(bytes: bytes.count, limit: maximumSize), offset: 0, in: bytes)
-        }
-        var i = 0
-        let n = bytes.count
-        while i < n {
-            let c = bytes[i]
-            if c < 0x80 {
-                if c == 0 { throw TOMLSyntaxError(.nulByte, offset: i, in: bytes) }
-                i += 1
-                continue
-            }
-            // The well-formed sequences of Unicode 15, table 3-7.
-            let length: Int, low: UInt8, high: UInt8
-            switch c {
-            case 0xc2...0xdf: (length, low, high) = (2, 0x80, 0xbf)
-            case 0xe0: (length, low, high) = (3, 0xa0, 0xbf)
-            case 0xed: (length, low, high) = (3, 0x80, 0x9f)
-            case 0xe1...0xef: (length, low, high) = (3, 0x80, 0xbf)
-            case 0xf0: (length, low, high) = (4, 0x90, 0xbf)
-            case 0xf4: (length, low, high) = (4, 0x80, 0x8f)
-            case 0xf1...0xf3: (length, low, high) = (4, 0x80, 0xbf)
-            default: throw TOMLSyntaxError(.invalidUTF8, offset: i, in: bytes)
-            }
-            guard i + length <= n, (low...high).contains(bytes[i + 1]) else { throw TOMLSyntaxError(.invalidUTF8, offset: i, in: bytes) }
-            for k in 2..<max(2, length) where !(0x80...0xbf).contains(bytes[i + k]) {
-                throw TOMLSyntaxError(.invalidUTF8, offset: i, in: bytes)
-            }
-            i += length
-        }
-    }
-
 }
 
 /// A cursor over a document's bytes that follows the TOML 1.0 grammar, throwing at the first byte
@@ -602,8 +558,6 @@ public struct TOMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
     public enum Kind: Sendable, Equatable {
         case tooLarge(bytes: Int, limit: Int)
         case tooDeep(limit: Int)
-        case invalidUTF8
-        case nulByte
         case bareCarriageReturn
         case controlCharacter(UInt8, where: String)
         case expectedKey
@@ -677,8 +631,6 @@ public struct TOMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
         switch kind {
         case .tooLarge(let bytes, let limit): "the document is \(bytes) bytes; at most \(limit) are accepted"
         case .tooDeep(let limit): "nested more than \(limit) levels deep (tables, dotted keys, arrays and inline tables together)"
-        case .invalidUTF8: "invalid UTF-8"
-        case .nulByte: "a NUL byte"
         case .bareCarriageReturn: "a carriage return not followed by a line feed"
         case .controlCharacter(let c, let place): "control character \(Self.hex(UInt32(c))) in \(place)"
         case .expectedKey: "expected a key, found \(found)"
@@ -702,7 +654,9 @@ public struct TOMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
 
     /// The error as a diagnostic in `file`.
     public func diagnostic(file: String) -> Diagnostic {
-        Diagnostic(file: file, line: line, column: column, message: "TOML syntax: \(message)",
-                   hint: "manifests are TOML 1.0 (https://toml.io/en/v1.0.0); see docs/formats.md")
+        let kind: Diagnostic.Kind
+        if case .tooLarge = self.kind { kind = .tooLarge } else { kind = .syntax }
+        return Diagnostic(file: file, line: line, column: column, message: "TOML syntax: \(message)",
+                          hint: "manifests are TOML 1.0 (https://toml.io/en/v1.0.0); see docs/formats.md", kind: kind)
     }
 }

@@ -92,7 +92,7 @@ struct TOMLSyntaxTests {
         refused("a = \"\\U00110000\"", 1, 6, "Unicode escape")
         refused("a = \"x\u{1}y\"", 1, 7, "control character U+0001 in a string")
         refused("a = 'x\u{7F}'", 1, 7, "U+007F")
-        refused("a = \"\"\"x\u{0}\"\"\"", 1, 9, "NUL")
+        refused("a = \"\"\"x\u{0}\"\"\"", 1, 9, "U+0000")
         refused("a = \"\"\"a\"\"\"\"\"\"", 1, 14, "more than two quotes")
         refused("a = '''a''''''", 1, 14, "more than two quotes")
         refused("a = \"\"\"\n  x \\ y\n\"\"\"", 2, 5, "invalid escape")
@@ -160,31 +160,28 @@ struct TOMLSyntaxTests {
         refused("a = [{b = 1]", 1, 12, "expected ',' or '}'")
     }
 
-    @Test("encoding: invalid UTF-8 and NUL bytes are refused with their position")
-    func encoding() {
-        func bytes(_ prefix: String, _ raw: [UInt8], _ suffix: String = "") -> [UInt8] { Array(prefix.utf8) + raw + Array(suffix.utf8) }
-        for (raw, what) in [([0xff], "0xFF"), ([0xc3], "a cut sequence"), ([0xc0, 0xaf], "an overlong /"), ([0xe0, 0x80, 0xaf], "an overlong /"),
-                            ([0xed, 0xa0, 0x80], "a surrogate"), ([0xf4, 0x90, 0x80, 0x80], "past U+10FFFF"), ([0x80], "a lone continuation byte")] as [([UInt8], String)] {
-            let e = TOMLSyntax.encodingError(in: bytes("a = 1\n# é ", raw, "\n"))
-            #expect(e?.kind == .invalidUTF8 && e?.line == 2 && e?.column == 5, "\(what): \(String(describing: e))")
-        }
-        let nul = TOMLSyntax.encodingError(in: bytes("a = \"x", [0], "\"\n"))
-        #expect(nul?.kind == .nulByte && nul?.line == 1 && nul?.column == 7)
-        #expect(TOMLSyntax.encodingError(in: Array("a = \"é 🧵\"\n".utf8)) == nil)
-        // A NUL in a String is refused by the grammar check too.
-        refused("a = 1\u{0}", 1, 6, "NUL")
+    @Test("NUL is refused by the grammar; a file that is not UTF-8 never reaches it")
+    func encoding() throws {
+        refused("a = 1\u{0}", 1, 6, "found control character U+0000")
+        refused("# x\u{0}", 1, 4, "control character U+0000 in a comment")
+        refused("a = 'x\u{0}'", 1, 7, "control character U+0000 in a string")
+        #expect(error("s = \"\\u0000\"") == nil)   // valid TOML; ManifestText refuses it for TOMLKit's sake
 
-        // ManifestReader.read refuses a file that is not UTF-8 before decoding it.
+        // From disk: ManifestText refuses the bytes (a lossy decode would make `[\u{FFFD}]`), and a
+        // valid file with a non-ASCII header gets the syntax error, both with their position.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loom-toml-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = FileManager.default.createFile(atPath: dir + "/skill.toml", contents: Data(bytes("name = \"", [0xff], "\"\n")))
-        do {
-            _ = try SkillManifest.load(directory: dir)
-            Issue.record("loaded")
-        } catch {
-            #expect(error.diagnostics.map(\.location) == [dir + "/skill.toml:1:9"])
-            #expect(error.description.contains("invalid UTF-8"), "\(error)")
+        for (bytes, location, words) in [(Array("name = \"x\"\n[".utf8) + [0xff] + Array("]\n".utf8), "2:2", "UTF-8"),
+                                         (Array("name = \"x\"\n[é]\n".utf8), "2:2", "TOML syntax: expected a key, found 'é'")] {
+            _ = FileManager.default.createFile(atPath: dir + "/skill.toml", contents: Data(bytes))
+            do {
+                _ = try SkillManifest.load(directory: dir)
+                Issue.record("loaded")
+            } catch {
+                #expect(error.diagnostics.map(\.location) == [dir + "/skill.toml:" + location])
+                #expect(error.description.contains(words), "\(error)")
+            }
         }
     }
 
@@ -233,7 +230,7 @@ struct TOMLSyntaxTests {
             "[[ a . b ]]\nx = 1",
             // Basic strings and escapes
             "s = \"I'm a string. \\\"You can quote me\\\". Name\\tJos\\u00E9\\nLocation\\tSF.\"",
-            "s = \"\\b\\t\\n\\f\\r\\\"\\\\\\u0000\\u007F\\uFFFF\\U0001F9F5\\U0010FFFF\"",
+            "s = \"\\b\\t\\n\\f\\r\\\"\\\\\\u0001\\u007F\\uFFFF\\U0001F9F5\\U0010FFFF\"",
             "s = \"tab\there\"\nt = \"é 🧵 ʎ\"\nu = \"\"",
             // Multi-line basic strings
             "s = \"\"\"\nRoses are red\nViolets are blue\"\"\"",
@@ -317,9 +314,7 @@ struct TOMLSyntaxTests {
         while let relative = files?.nextObject() as? String {
             if skip.contains(relative.split(separator: "/").first.map(String.init) ?? "") { continue }
             guard relative.hasSuffix(".toml") || relative.hasSuffix("loom.lock") else { continue }
-            let data = try #require(FileManager.default.contents(atPath: (root as NSString).appendingPathComponent(relative)))
-            #expect(TOMLSyntax.encodingError(in: data) == nil, "\(relative)")
-            accepted(String(decoding: data, as: UTF8.self))
+            accepted(try ManifestText.read(root + "/" + relative, what: relative))
             count += 1
         }
         #expect(count >= 30)

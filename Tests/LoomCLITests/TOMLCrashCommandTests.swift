@@ -4,7 +4,7 @@ import Testing
 /// `loom check` on manifests that made toml++ (inside TOMLKit) abort the process (issue 14), as a
 /// real process: it must end with status 1 and an error naming the file, line and column.
 @Suite("loom check refuses TOML that aborted toml++")
-struct HostileManifestTests {
+struct TOMLCrashCommandTests {
     /// Reproducers, and where the error is: line and column.
     static let reproducers: [(text: String, line: Int, column: Int)] = [
         ("[é]\n", 1, 2),
