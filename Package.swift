@@ -8,6 +8,9 @@ let package = Package(
         .executable(name: "loom", targets: ["loom"]),
         .library(name: "LuaKit", targets: ["LuaKit"]),
         .library(name: "LoomCore", targets: ["LoomCore"]),
+        // For Fuzz/ (a package of its own): the bundle reader and the state codec.
+        .library(name: "LoomBundle", targets: ["LoomBundle"]),
+        .library(name: "LoomRuntime", targets: ["LoomRuntime"]),
         .plugin(name: "LoomCheckPlugin", targets: ["LoomCheckPlugin"]),
         .plugin(name: "LoomBundlePlugin", targets: ["LoomBundlePlugin"]),
     ],
