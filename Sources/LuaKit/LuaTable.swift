@@ -102,10 +102,26 @@ public struct LuaTable: Sendable, Hashable, CustomDebugStringConvertible {
         switch (a, b) {
         case (.string(let x), .string(let y)): return x < y
         case (.boolean(let x), .boolean(let y)): return !x && y
+        // Numbers by value, exactly: through Double, integers past 2^53 would compare equal and
+        // the order (so the encoded bytes) would follow the dictionary's. A float key never equals
+        // an integer key (an integral float is normalized to an integer).
+        case (.integer(let x), .integer(let y)): return x < y
+        case (.number(let x), .number(let y)): return x < y
+        case (.integer(let x), .number(let y)): return LuaTable.less(x, than: y)
+        case (.number(let x), .integer(let y)): return !LuaTable.less(y, than: x)
         default:
-            if let x = a.number, let y = b.number { return x < y }
             return a.debugDescription < b.debugDescription
         }
+    }
+
+    /// Whether the integer `i` is below the float `d`, exactly.
+    static func less(_ i: Int64, than d: Double) -> Bool {
+        if d.isNaN { return false }
+        if d >= 0x1p63 { return true }
+        if d < -0x1p63 { return false }
+        let floor = d.rounded(.down)
+        let f = Int64(floor)   // exact: |floor| < 2^63
+        return i < f || (i == f && d > floor)
     }
 
     public var debugDescription: String {

@@ -142,3 +142,41 @@ struct HardeningTests {
         #expect(shared.first?.table?["a"] == shared.first?.table?["b"])
     }
 }
+
+/// The state codec's order of table keys: exact for integers past 2^53 (found by the fuzzer:
+/// through Double, two such keys compared equal and the bytes followed the dictionary's order).
+@Suite("Key order")
+struct KeyOrderTests {
+    @Test("integer keys past 2^53 encode in one order, whatever order they were set in")
+    func bigIntegerKeys() throws {
+        let keys: [Int64] = [1, 2, 0x3f00_0000_0000_0003, 0x3f00_0000_0000_0005, 0x3f00_0000_0000_0004, -0x3f00_0000_0000_0001]
+        var encodings: Set<[UInt8]> = []
+        for permutation in [keys, keys.reversed(), keys.shuffled(), keys.shuffled()] {
+            var t = LuaTable()
+            for k in permutation { t[.integer(k)] = .integer(k) }
+            var out: [UInt8] = []
+            try LuaValueCodec.encode(.table(t), into: &out)
+            encodings.insert(out)
+            // The sequence first, then the other keys by value.
+            let order = t.entries.map { $0.key.integer ?? 0 }
+            #expect(order == [1, 2] + keys.dropFirst(2).sorted())
+        }
+        #expect(encodings.count == 1)
+    }
+
+    @Test("integers and floats order by value, exactly")
+    func mixedNumbers() throws {
+        var t = LuaTable()
+        // (A float that is a whole number becomes an integer key, as in Lua: past 2^53 every float
+        // is one, so floats past Int64's range are the ones left to compare with large integers.)
+        let values: [LuaValue] = [.integer(0x4000_0000_0000_0800), .integer(0x4000_0000_0000_0001), .number(-0.5), .integer(-1),
+                                  .number(1.5), .integer(0x7fff_ffff_ffff_ffff), .number(0x1p63), .number(-0x1p63 - 4096)]
+        for v in values { t[v] = .boolean(true) }
+        let order: [LuaValue] = t.entries.map(\.key)
+        let expected: [LuaValue] = [
+            .number(-0x1p63 - 4096), .integer(-1), .number(-0.5), .number(1.5), .integer(0x4000_0000_0000_0001),
+            .integer(0x4000_0000_0000_0800), .integer(0x7fff_ffff_ffff_ffff), .number(0x1p63),
+        ]
+        #expect(order == expected)
+    }
+}
