@@ -1,0 +1,108 @@
+/// Why a document is not TOML 1.0, and where: a 1-based line and column (in Unicode scalars), and
+/// the byte offset.
+public struct TOMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case tooLarge(bytes: Int, limit: Int)
+        case tooDeep(limit: Int)
+        case bareCarriageReturn
+        case controlCharacter(UInt8, where: String)
+        case expectedKey
+        case expectedValue
+        case expectedNewline(after: String)
+        case expected(String)
+        case multilineKey
+        case unterminated(String)
+        case badEscape
+        case badUnicodeEscape
+        case tooManyQuotes
+        case newlineInInlineTable
+        case trailingCommaInInlineTable
+        case notAValue(String)
+        case badNumber(String)
+        case badDateTime(String)
+    }
+
+    public var kind: Kind
+    public var line: Int
+    public var column: Int
+    public var offset: Int
+    /// What is at the position: `'x'`, `a newline`, `the end of the file`.
+    public var found: String
+
+    public init(kind: Kind, line: Int, column: Int, offset: Int, found: String) {
+        self.kind = kind
+        self.line = line
+        self.column = column
+        self.offset = offset
+        self.found = found
+    }
+
+    init(_ kind: Kind, offset: Int, in bytes: UnsafeBufferPointer<UInt8>) {
+        var line = 1, lineStart = 0
+        for k in 0..<min(offset, bytes.count) where bytes[k] == 0x0a {
+            line += 1
+            lineStart = k + 1
+        }
+        var column = 1
+        if lineStart < offset {
+            for k in lineStart..<min(offset, bytes.count) where bytes[k] & 0xc0 != 0x80 { column += 1 }
+        }
+        self.init(kind: kind, line: line, column: column, offset: offset, found: Self.describe(at: offset, in: bytes))
+    }
+
+    static func describe(at offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard offset < bytes.count else { return "the end of the file" }
+        let c = bytes[offset]
+        switch c {
+        case 0x0a, 0x0d: return "the end of the line"
+        case 0x20: return "a space"
+        case 0x09: return "a tab"
+        case 0x21...0x7e: return "'\(Unicode.Scalar(c))'"
+        case 0..<0x20, 0x7f: return "control character \(hex(UInt32(c)))"
+        default:
+            let end = min(bytes.count, offset + 4)
+            var iterator = UnsafeBufferPointer(rebasing: bytes[offset..<end]).makeIterator()
+            var decoder = UTF8()
+            if case .scalarValue(let s) = decoder.decode(&iterator) { return "'\(Character(s))' (\(hex(s.value)))" }
+            return "byte 0x\(String(c, radix: 16, uppercase: true))"
+        }
+    }
+
+    static func hex(_ v: UInt32) -> String {
+        let digits = String(v, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    public var message: String {
+        switch kind {
+        case .tooLarge(let bytes, let limit): "the document is \(bytes) bytes; at most \(limit) are accepted"
+        case .tooDeep(let limit): "nested more than \(limit) levels deep (tables, dotted keys, arrays and inline tables together)"
+        case .bareCarriageReturn: "a carriage return not followed by a line feed"
+        case .controlCharacter(let c, let place): "control character \(Self.hex(UInt32(c))) in \(place)"
+        case .expectedKey: "expected a key, found \(found)"
+        case .expectedValue: "expected a value, found \(found)"
+        case .expectedNewline(let after): "expected a newline after \(after), found \(found)"
+        case .expected(let what): "expected \(what), found \(found)"
+        case .multilineKey: "a key cannot be a multi-line string"
+        case .unterminated(let what): "unterminated \(what)"
+        case .badEscape: "invalid escape sequence; allowed are \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX"
+        case .badUnicodeEscape: "invalid Unicode escape: \\u takes 4 and \\U 8 hex digits naming a Unicode scalar value"
+        case .tooManyQuotes: "more than two quotes before the end of a multi-line string"
+        case .newlineInInlineTable: "a newline in an inline table (an inline table is written on one line)"
+        case .trailingCommaInInlineTable: "a trailing comma in an inline table"
+        case .notAValue(let word): "'\(word)' is not a value: strings are quoted, booleans are true and false (lowercase)"
+        case .badNumber(let why): "invalid number: \(why)"
+        case .badDateTime(let why): "invalid date or time: \(why)"
+        }
+    }
+
+    public var description: String { "\(line):\(column): \(message)" }
+
+    /// The error as a diagnostic in `file`.
+    public func diagnostic(file: String) -> Diagnostic {
+        let kind: Diagnostic.Kind
+        if case .tooLarge = self.kind { kind = .tooLarge } else { kind = .syntax }
+        return Diagnostic(file: file, line: line, column: column, message: "TOML syntax: \(message)",
+                          hint: "manifests are TOML 1.0 (https://toml.io/en/v1.0.0); see docs/formats.md", kind: kind)
+    }
+}
