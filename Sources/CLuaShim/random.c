@@ -69,22 +69,7 @@ static void push_generator_key(lua_State *L) {
         if (!lua_getinfo(L, "Sf", &ar)) return (void)lua_pushthread(L);
         if (ar.what[0] == 'C') { lua_pop(L, 1); continue; }
         int function = lua_gettop(L);
-        const char *name;
-        int found = 0;
-        for (int n = 1; (name = lua_getlocal(L, &ar, n)) != NULL; n++) {
-            if (strcmp(name, "_ENV") == 0) {
-                if (found) lua_remove(L, -2);
-                found = 1;
-            } else {
-                lua_pop(L, 1);
-            }
-        }
-        if (!found) {
-            for (int n = 1; (name = lua_getupvalue(L, function, n)) != NULL; n++) {
-                if (strcmp(name, "_ENV") == 0) { found = 1; break; }
-                lua_pop(L, 1);
-            }
-        }
+        int found = loom_push_frame_env(L, &ar, function);
         if (found && (lua_type(L, -1) == LUA_TTABLE || lua_type(L, -1) == LUA_TUSERDATA)) {
             lua_remove(L, function);
             return;

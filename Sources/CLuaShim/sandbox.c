@@ -132,13 +132,13 @@ static int sb_collectgarbage(lua_State *L) {
     return 1;
 }
 
-/* Finds the _ENV the caller of load sees: an active local named _ENV, else its _ENV upvalue. */
-static int push_caller_env(lua_State *L) {
-    lua_Debug ar;
-    if (!lua_getstack(L, 1, &ar)) return 0;
+/* Pushes the _ENV the function of activation `ar` sees (its function is at index `function`): an
+   active local named _ENV (the last one, as the compiler resolves it), else its _ENV upvalue.
+   Returns 1, or 0 with nothing pushed. Shared with math.random (random.c). */
+int loom_push_frame_env(lua_State *L, lua_Debug *ar, int function) {
     int found = 0;
     const char *name;
-    for (int n = 1; (name = lua_getlocal(L, &ar, n)) != NULL; n++) {
+    for (int n = 1; (name = lua_getlocal(L, ar, n)) != NULL; n++) {
         if (strcmp(name, "_ENV") == 0) {
             if (found) lua_remove(L, -2);
             found = 1;
@@ -147,16 +147,22 @@ static int push_caller_env(lua_State *L) {
         }
     }
     if (found) return 1;
-    if (!lua_getinfo(L, "f", &ar)) return 0;
-    for (int n = 1; (name = lua_getupvalue(L, -1, n)) != NULL; n++) {
-        if (strcmp(name, "_ENV") == 0) {
-            lua_remove(L, -2);
-            return 1;
-        }
+    for (int n = 1; (name = lua_getupvalue(L, function, n)) != NULL; n++) {
+        if (strcmp(name, "_ENV") == 0) return 1;
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);
     return 0;
+}
+
+/* Finds the _ENV the caller of load sees. */
+static int push_caller_env(lua_State *L) {
+    lua_Debug ar;
+    if (!lua_getstack(L, 1, &ar) || !lua_getinfo(L, "f", &ar)) return 0;
+    int function = lua_gettop(L);
+    int found = loom_push_frame_env(L, &ar, function);
+    if (found) lua_remove(L, function);
+    else lua_pop(L, 1);
+    return found;
 }
 
 static int new_env_k(lua_State *L);

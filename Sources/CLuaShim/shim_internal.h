@@ -23,6 +23,10 @@ int loom_str_gsub(lua_State *L);
    depth below 100, at most max_values values; functions, coroutines and userdata raise. */
 void loom_mail_copy(lua_State *L, int index, size_t max_values);
 
+/* Pushes the _ENV seen by the function of activation `ar` (at index `function`): an active local
+   named _ENV, else its _ENV upvalue. Returns 1, or 0 with nothing pushed (sandbox.c). */
+int loom_push_frame_env(lua_State *L, lua_Debug *ar, int function);
+
 /* math.random and math.randomseed with a generator per environment (random.c). */
 int loom_math_random(lua_State *L);
 int loom_math_randomseed(lua_State *L);
