@@ -487,11 +487,7 @@ static int co_wrap_call(lua_State *L) {
 }
 
 static int co_wrap(lua_State *L) {
-    luaL_checktype(L, 1, LUA_TFUNCTION);
-    lua_State *co = lua_newthread(L);
-    lua_pushvalue(L, 1);
-    lua_xmove(L, co, 1);
-    remember_script_thread(L, -1);
+    co_create(L);   /* the coroutine, recorded as a script's, on top */
     lua_pushcclosure(L, co_wrap_call, 1);
     return 1;
 }
