@@ -37,7 +37,17 @@ let package = Package(
             name: "CLuaShim",
             dependencies: ["CLua"]
         ),
-        // Swift bridge to one Lua state.
+        // C: the runtime's layer over the shim: the node's mail and batched delivery.
+        .target(
+            name: "CLoomMail",
+            dependencies: ["CLuaShim", "CLua"]
+        ),
+        // C: the raw-C baselines the benchmarks compare against. Linked only into LoomBench.
+        .target(
+            name: "CLoomBench",
+            dependencies: ["CLoomMail", "CLuaShim", "CLua"]
+        ),
+        // Swift bridge to one Lua state: values, references, calls, coroutines, budgets, the sandbox.
         .target(
             name: "LuaKit",
             dependencies: ["CLuaShim", "CLua"]
@@ -76,6 +86,7 @@ let package = Package(
         .target(
             name: "LoomRuntime",
             dependencies: [
+                "CLoomMail",
                 "LuaKit",
                 "LoomCore",
                 "LoomMemory",
@@ -83,6 +94,33 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Writing skills and agents: the scaffold, the test runner and its Lua framework, the stubs.
+        .target(
+            name: "LoomAuthoring",
+            dependencies: ["LuaKit", "LoomCore", "LoomRuntime"]
+        ),
+        // The Everything Audit's host side: runs the audit node on a tree and writes the report.
+        .target(
+            name: "LoomAudit",
+            dependencies: ["LuaKit", "LoomCore", "LoomRuntime", "LoomMemory"]
+        ),
+        // Every benchmark, the synthetic lineage and the raw-C baselines (`loom bench`). Reaches
+        // internals of the libraries it measures through `package` access.
+        .target(
+            name: "LoomBench",
+            dependencies: [
+                "CLoomBench",
+                "CMemoryIndex",
+                "LuaKit",
+                "LoomCore",
+                "LoomMemory",
+                "LoomBundle",
+                "LoomRuntime",
+                "LoomAudit",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -94,6 +132,9 @@ let package = Package(
                 "LoomRuntime",
                 "LoomMemory",
                 "LoomBundle",
+                "LoomAuthoring",
+                "LoomAudit",
+                "LoomBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -120,19 +161,25 @@ let package = Package(
             dependencies: ["loom"],
             path: "Plugins/LoomBundle"
         ),
-        .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
+        // The fixtures every test target shares: temporary folders of nodes, skills and trees.
+        .target(
+            name: "LoomTesting",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore", "LoomBench", "LoomTesting"]),
+        .testTarget(name: "LoomAuditTests", dependencies: ["LoomAudit", "LoomRuntime", "LoomTesting"]),
         .testTarget(name: "LoomMemoryTests", dependencies: ["LoomMemory", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LuaKit", "LoomCore", "LoomMemory",
+        .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LoomAuthoring", "LuaKit", "LoomCore", "LoomMemory", "LoomTesting",
                                                            .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "LuaKitTests", dependencies: ["LuaKit"], exclude: ["Fixtures"]),
+        .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "LoomTesting"], exclude: ["Fixtures"]),
         .testTarget(
             name: "LoomBundleTests",
-            dependencies: ["LoomBundle", "LoomCore", .product(name: "Crypto", package: "swift-crypto"),
+            dependencies: ["LoomBundle", "LoomCore", "LoomTesting", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         .testTarget(
             name: "LoomCLITests",
-            dependencies: ["LoomCLI", "LuaKit", "LoomMemory", "LoomRuntime", "LoomBundle", "LoomCore",
+            dependencies: ["LoomCLI", "LuaKit", "LoomMemory", "LoomRuntime", "LoomBundle", "LoomCore", "LoomTesting",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "GRDB", package: "GRDB.swift")]
@@ -142,7 +189,7 @@ let package = Package(
 
 // The upcoming features apple/swift-log turns on, for every Swift target, in one loop.
 for target in package.targets where [.executable, .test, .regular].contains(target.type) {
-    guard !["CLuaShim", "CMemoryIndex"].contains(target.name) else { continue }
+    guard !["CLuaShim", "CLoomMail", "CLoomBench", "CMemoryIndex"].contains(target.name) else { continue }
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

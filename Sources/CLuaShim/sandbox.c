@@ -677,10 +677,6 @@ int loom_new_env_p(lua_State *L) {
     return lua_pcall(L, 0, 1, 0);
 }
 
-void loom_push_sandbox_base(lua_State *L) {
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &base_key);
-}
-
 /* ---- building it ------------------------------------------------------------------------- */
 
 /* Copies the named fields of the table at src into the table on top. */

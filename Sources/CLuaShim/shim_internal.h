@@ -19,10 +19,6 @@ int loom_str_match(lua_State *L);
 int loom_str_gmatch(lua_State *L);
 int loom_str_gsub(lua_State *L);
 
-/* Pushes a copy of the value at index, as `send` copies a message (mail.c): tables copied to any
-   depth below 100, at most max_values values; functions, coroutines and userdata raise. */
-void loom_mail_copy(lua_State *L, int index, size_t max_values);
-
 /* Pushes the _ENV seen by the function of activation `ar` (at index `function`): an active local
    named _ENV, else its _ENV upvalue. Returns 1, or 0 with nothing pushed (sandbox.c). */
 int loom_push_frame_env(lua_State *L, lua_Debug *ar, int function);

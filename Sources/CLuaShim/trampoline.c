@@ -174,18 +174,6 @@ int loom_ref_p(lua_State *L, int *ref) {
     return lua_pcall(L, 2, 0, 0);
 }
 
-static int tostring_k(lua_State *L) {
-    luaL_tolstring(L, 1, NULL);
-    return 1;
-}
-
-int loom_tostring_p(lua_State *L, int idx) {
-    idx = lua_absindex(L, idx);
-    lua_pushcfunction(L, tostring_k);
-    lua_pushvalue(L, idx);
-    return loom_pcall(L, 1, 1);
-}
-
 static int newthread_k(lua_State *L) {
     lua_State **out = (lua_State **)lua_touserdata(L, 1);
     *out = lua_newthread(L);
@@ -197,99 +185,4 @@ int loom_newthread_p(lua_State *L, lua_State **thread) {
     lua_pushcfunction(L, newthread_k);
     lua_pushlightuserdata(L, thread);
     return lua_pcall(L, 1, 1, 0);
-}
-
-static int argerror_k(lua_State *L) {
-    lua_pushfstring(L, "bad argument #%d to '%s' (%s)", (int)lua_tointeger(L, 1),
-                    (const char *)lua_touserdata(L, 2), (const char *)lua_touserdata(L, 3));
-    return 1;
-}
-
-int loom_push_argerror_p(lua_State *L, int arg, const char *fname, const char *msg) {
-    lua_pushcfunction(L, argerror_k);
-    lua_pushinteger(L, arg);
-    lua_pushlightuserdata(L, (void *)fname);
-    lua_pushlightuserdata(L, (void *)msg);
-    return lua_pcall(L, 3, 1, 0);
-}
-
-/* ---- benchmark baselines ------------------------------------------------------------------ */
-
-static int bench_msgh(lua_State *L) {
-    luaL_traceback(L, L, lua_tostring(L, 1), 1);
-    return 1;
-}
-
-lua_Integer loom_bench_c_calls(lua_State *L, int ref, lua_Integer iterations) {
-    lua_Integer sum = 0;
-    for (lua_Integer i = 0; i < iterations; i++) {
-        int base = lua_gettop(L) + 1;
-        lua_pushcfunction(L, bench_msgh);
-        lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-        lua_pushinteger(L, i);
-        lua_pushinteger(L, 2);
-        if (lua_pcall(L, 2, 1, base) != LUA_OK) {
-            lua_settop(L, base - 1);
-            return -1;
-        }
-        sum += lua_tointegerx(L, -1, NULL);
-        lua_settop(L, base - 1);
-    }
-    return sum;
-}
-
-int loom_bench_c_add(lua_State *L) {
-    lua_Integer a = luaL_checkinteger(L, 1);
-    lua_Integer b = luaL_checkinteger(L, 2);
-    lua_pushinteger(L, a + b);
-    return 1;
-}
-
-int loom_bench_raw_pcall(lua_State *L) {
-    return lua_pcall(L, 0, 0, 0);
-}
-
-
-static void push_message(lua_State *L) {
-    lua_createtable(L, 0, 3);
-    lua_pushinteger(L, 1); lua_setfield(L, -2, "a");
-    lua_pushinteger(L, 2); lua_setfield(L, -2, "b");
-    lua_pushinteger(L, 3); lua_setfield(L, -2, "c");
-}
-
-/* The runtime baseline: resumes handlers[i % agents + 1] (a Lua list) with a fresh
-   {a = 1, b = 2, c = 3}, in one reused coroutine, `messages` times. With `copy`, the table is
-   built once and each message is a copy of it made as `send` makes one (what isolation costs).
-   Runs protected. */
-static int bench_messages_k(lua_State *L) {
-    lua_Integer agents = lua_tointeger(L, 2), messages = lua_tointeger(L, 3);
-    int copy = lua_toboolean(L, 4);
-    lua_Integer failures = 0;
-    push_message(L);
-    int original = lua_gettop(L);
-    lua_State *co = lua_newthread(L);
-    for (lua_Integer i = 0; i < messages; i++) {
-        lua_resetthread(co);
-        lua_rawgeti(L, 1, (i % agents) + 1);
-        if (copy) loom_mail_copy(L, original, 1u << 20); else push_message(L);
-        lua_xmove(L, co, 2);
-        int nres = 0;
-        if (lua_resume(co, L, 1, &nres) != LUA_OK) failures++;
-        lua_settop(co, 0);
-    }
-    lua_pushinteger(L, failures);
-    return 1;
-}
-
-lua_Integer loom_bench_c_messages(lua_State *L, int handlers, lua_Integer agents, lua_Integer messages, int copy) {
-    int base = lua_gettop(L);
-    lua_pushcfunction(L, bench_messages_k);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, handlers);
-    lua_pushinteger(L, agents);
-    lua_pushinteger(L, messages);
-    lua_pushboolean(L, copy);
-    lua_Integer failures = -1;
-    if (loom_pcall(L, 4, 1) == LUA_OK) failures = lua_tointeger(L, -1);
-    lua_settop(L, base);
-    return failures;
 }

@@ -672,7 +672,6 @@ void loom_close(lua_State *L, int64_t budget_ns) {
 }
 
 void loom_set_timeout(lua_State *L, int64_t nanoseconds) { vm_of(L)->timeout_ns = nanoseconds > 0 ? nanoseconds : 0; }
-int64_t loom_timeout(lua_State *L) { return vm_of(L)->timeout_ns; }
 int loom_depth(lua_State *L) { return vm_of(L)->depth; }
 void loom_set_instruction_limit(lua_State *L, int64_t count) { vm_of(L)->instruction_limit = count > 0 ? count : 0; }
 void loom_set_memory_limit(lua_State *L, size_t bytes) { vm_of(L)->limit = bytes; }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomAudit
 import LoomCore
 import Glibc
 import LoomRuntime

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoomCore
 import LoomMemory
+import LoomBench
 import LoomBundle
 import LoomRuntime
 import LuaKit

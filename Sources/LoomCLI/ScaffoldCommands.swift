@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoomAuthoring
 import Foundation
 import LoomBundle
 import LoomCore

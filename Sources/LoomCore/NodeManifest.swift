@@ -25,6 +25,24 @@ public struct NodeManifest: Sendable, Equatable {
     public var fileRoots: [String: String] = [:]
     public var directory: String
 
+    /// A manifest made in code (tests, benchmarks, generated lineages); `load` reads node.toml.
+    public init(name: String, parents: [String], skills: [String], agents: String, hub: String?, lineagePaths: [String],
+                prefer: [String: String], constitution: Constitution, memoryStore: String,
+                memory: MemorySettings = MemorySettings(), fileRoots: [String: String] = [:], directory: String) {
+        self.name = name
+        self.parents = parents
+        self.skills = skills
+        self.agents = agents
+        self.hub = hub
+        self.lineagePaths = lineagePaths
+        self.prefer = prefer
+        self.constitution = constitution
+        self.memoryStore = memoryStore
+        self.memory = memory
+        self.fileRoots = fileRoots
+        self.directory = directory
+    }
+
     static let keys = ["name", "parents", "skills", "agents", "hub", "lineage", "prefer", "constitution", "memory", "fs"]
 
     public static func load(directory: String) throws(ManifestError) -> NodeManifest {

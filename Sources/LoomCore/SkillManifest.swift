@@ -26,10 +26,34 @@ public struct SkillManifest: Sendable, Equatable {
         public var memory: Int?
         public var timeoutMilliseconds: Int?
 
+        public init(instructions: Int? = nil, memory: Int? = nil, timeoutMilliseconds: Int? = nil) {
+            self.instructions = instructions
+            self.memory = memory
+            self.timeoutMilliseconds = timeoutMilliseconds
+        }
+
         /// 1 PiB: past any machine, and a byte count every layer below can hold.
         public static let maxMemory = 1 << 50
         /// About 31 years: in nanoseconds it still fits an Int64.
         public static let maxTimeoutMilliseconds = 1_000_000_000_000
+    }
+
+    /// A manifest made in code (tests, benchmarks, generated lineages); `load` reads skill.toml.
+    public init(name: String, version: SemanticVersion, description: String, entry: String, provides: [CapabilityRef],
+                requires: [CapabilityRef], optional: [CapabilityRef], conflicts: [String], permissions: [Permission],
+                extends: String?, limits: Limits, directory: String) {
+        self.name = name
+        self.version = version
+        self.description = description
+        self.entry = entry
+        self.provides = provides
+        self.requires = requires
+        self.optional = optional
+        self.conflicts = conflicts
+        self.permissions = permissions
+        self.extends = extends
+        self.limits = limits
+        self.directory = directory
     }
 
     static let keys = ["name", "version", "description", "entry", "provides", "requires", "optional", "conflicts",

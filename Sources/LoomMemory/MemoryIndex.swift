@@ -1,5 +1,5 @@
-import CMemoryIndex
-import GRDB
+package import CMemoryIndex
+package import GRDB
 
 /// The full-text index of memories: agent keys, the words, and the batch insert (in C).
 ///
@@ -9,9 +9,9 @@ import GRDB
 /// inserts, queries and deletions alike. `memory_fts` is contentless (it keeps no copy of the
 /// text): removing a memory's tokens means handing FTS5 the same tokens again, which
 /// ``unindex(_:_:id:agent:text:tagText:)`` rebuilds from the row with the same tokenizer.
-enum MemoryIndex {
+package enum MemoryIndex {
     /// The agent's key, or nil when the agent has never remembered anything (and `create` is false).
-    static func key(_ db: Database, agent: String, create: Bool) throws -> String? {
+    package static func key(_ db: Database, agent: String, create: Bool) throws -> String? {
         if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM memory_agent WHERE name = ?"), arguments: [agent]) {
             return "a" + String(id, radix: 36)
         }
@@ -39,7 +39,7 @@ enum MemoryIndex {
 
     /// Calls `body` with the batch as C rows; `keys` holds every agent's key. The rows point into
     /// one arena of every string of the batch and are valid only inside `body`.
-    static func withRows<R>(_ batch: [Memory], keys: [String: String], keepIDs: Bool,
+    package static func withRows<R>(_ batch: [Memory], keys: [String: String], keepIDs: Bool,
                             _ body: (UnsafeBufferPointer<LoomMemoryRow>) throws -> R) rethrows -> R {
         // Spans are (offset, length), offset -1 for NULL.
         var arena: [UInt8] = [0]
@@ -119,33 +119,7 @@ enum MemoryIndex {
         LoomText(p: MemoryWords.chars(b.baseAddress), n: Int32(b.count))
     }
 
-    /// The raw-C baseline of `loom bench memory`: the same rows inserted by C in a transaction of
-    /// its own (BEGIN, the inserts, COMMIT), with nothing of Swift or GRDB in between.
-    static func baselineInsert(_ db: Database, _ rows: UnsafeBufferPointer<LoomMemoryRow>) throws {
-        try check(loom_memory_insert_transaction(db.sqliteConnection, rows.baseAddress, Int32(rows.count)), db)
-    }
-
-    /// The second baseline: the batches' rows into the database at `rowsPath` on this thread and
-    /// their tokens into the one at `indexPath` on a second one, each with a connection of its own
-    /// (see `split_baseline.c`). Both databases are migrated and empty, and closed. Returns the
-    /// seconds until the last row committed and until the last token was indexed.
-    static func splitBaseline(rowsPath: String, indexPath: String, _ batches: [[Memory]], keys: [String: String]) throws -> (committed: Double, indexed: Double) {
-        guard let size = batches.first?.count, size > 0, batches.allSatisfy({ $0.count == size }) else {
-            throw DatabaseError(message: "split baseline: batches must be non-empty and of one size")
-        }
-        var committed = 0.0, indexed = 0.0
-        var error = [CChar](repeating: 0, count: 512)
-        let rc = withRows(batches.flatMap { $0 }, keys: keys, keepIDs: false) { rows in
-            loom_memory_split_baseline(rowsPath, indexPath, Int32(DatabaseSettings.mmapBytes), Int32(DatabaseSettings.cacheKiB),
-                                       rows.baseAddress, Int32(rows.count), Int32(size), &committed, &indexed, &error, error.count)
-        }
-        guard rc == 0 else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "split baseline: " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
-        return (committed, indexed)
-    }
-
-    static func check(_ rc: Int32, _ db: Database) throws {
+    package static func check(_ rc: Int32, _ db: Database) throws {
         guard rc != 0 else { return }
         throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: db.lastErrorMessage)
     }

@@ -1,4 +1,4 @@
-import LuaKit
+package import LuaKit
 
 /// Where a message goes: an agent within a node. Written `agent` within the node, `node/agent`
 /// across nodes of the same process.
@@ -25,17 +25,24 @@ public struct Address: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A message between agents. Payloads are copies (``LuaValue``), never shared tables.
-struct Envelope: Sendable {
-    enum Kind: Sendable {
+package struct Envelope: Sendable {
+    package enum Kind: Sendable {
         case send
         case ask(id: UInt64)
         case reply(id: UInt64, result: Result<LuaValueBox, ReplyError>)
     }
 
-    var from: Address
-    var to: Address
-    var kind: Kind
-    var payload: LuaValue
+    package var from: Address
+    package var to: Address
+    package var kind: Kind
+    package var payload: LuaValue
+
+    package init(from: Address, to: Address, kind: Kind, payload: LuaValue) {
+        self.from = from
+        self.to = to
+        self.kind = kind
+        self.payload = payload
+    }
 
     /// Envelopes that cannot be delivered: a failure reply with `error` for each ask, and how many
     /// sends (which have nobody to tell) are lost. A reply is lost without a word: its asker's node
@@ -54,7 +61,7 @@ struct Envelope: Sendable {
 }
 
 /// A wrapper so that results can be carried in `Result`.
-struct LuaValueBox: Sendable {
+package struct LuaValueBox: Sendable {
     var value: LuaValue
 }
 

@@ -22,7 +22,7 @@ public actor Node {
     /// Runs the node on a serial queue of its own (see ``NodeExecutor``).
     private nonisolated let executor: NodeExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    let engine: NodeEngine
+    package let engine: NodeEngine
     let directory: NodeDirectory
     private var loop: Task<Void, Never>?
     private var stopping = false

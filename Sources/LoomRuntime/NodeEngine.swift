@@ -3,17 +3,17 @@ import Foundation
 import Logging
 import LoomCore
 import LoomMemory
-import LuaKit
+package import LuaKit
 
 /// The synchronous heart of a node: its VM, skills, agents, mailboxes, scheduler and timers.
 ///
 /// Owned by one ``Node`` actor and only ever used on it; the host functions it gives to Lua call
 /// back into it synchronously during a resume. Nothing here awaits.
-final class NodeEngine {
+package final class NodeEngine {
     let name: String
     let directory: String
     let options: NodeOptions
-    let lua: LuaState
+    package let lua: LuaState
     let store: any NodeStore
     var logger: Logger
     var resolution: Resolution
@@ -30,7 +30,7 @@ final class NodeEngine {
     var modules: [String: LuaRef] = [:]
     /// Host capability tables by key (log@1, clock@1, messaging@1).
     var hostTables: [String: LuaRef] = [:]
-    var agents: [String: AgentSlot] = [:]
+    package var agents: [String: AgentSlot] = [:]
     var agentOrder: [String] = []
     /// Agent kinds by name: `kind` addresses the kind's own instance, `kind:id` another instance of
     /// it, created on its first message (virtual actors).
@@ -355,7 +355,7 @@ final class NodeEngine {
     }
 
     /// Activates instance `name` (created if needed) without a message: for measurements.
-    func activateForBenchmark(_ name: String) throws {
+    package func activateForBenchmark(_ name: String) throws {
         guard let slot = agents[name] ?? instance(name) else { throw ReplyError("no agent '\(name)'") }
         if slot.env == nil { try activate(slot) }
     }
@@ -372,13 +372,13 @@ final class NodeEngine {
 
     // MARK: Messages
 
-    enum Enqueued {
+    package enum Enqueued {
         case success
         case failure(ReplyError)
     }
 
     /// Puts an envelope in a local mailbox (or the outbound list for another node).
-    func enqueue(_ envelope: Envelope) -> Enqueued {
+    package func enqueue(_ envelope: Envelope) -> Enqueued {
         if envelope.to.node != name {
             outbound.append(envelope)
             return .success
@@ -537,7 +537,7 @@ final class NodeEngine {
 
     // MARK: The scheduler
 
-    var hasWork: Bool { runHead < runQueue.count || mail.pending > 0 }
+    package var hasWork: Bool { runHead < runQueue.count || mail.pending > 0 }
 
     /// What a graceful shutdown waits for: messages queued anywhere in the node (the mail, host
     /// mailboxes), and handlers part-way through (a sleep, an ask). A stopped agent's are not
@@ -577,7 +577,7 @@ final class NodeEngine {
 
     /// Runs up to `budget` handler steps, one per agent in turn (round robin). Returns how many ran.
     @discardableResult
-    func step(budget: Int) -> Int {
+    package func step(budget: Int) -> Int {
         fireTimers()
         var done = mail.pending > 0 ? deliverMail(budget: budget) : 0
         while done < budget && runHead < runQueue.count {
@@ -1052,7 +1052,7 @@ final class NodeEngine {
 }
 
 /// One agent of a node: dormant (a row), active (an environment), or failed.
-final class AgentSlot {
+package final class AgentSlot {
     /// The kind's manifest (replaced when a reload changes it).
     var manifest: AgentManifest
     /// The instance name: the kind's name, or `kind:id`.
@@ -1064,10 +1064,10 @@ final class AgentSlot {
     /// when it is again, see ``NodeEngine/refreshReady(_:)``).
     /// Unowned: the engine owns the mail and every slot, and a slot never outlives its engine.
     private unowned let mail: LuaMail?
-    var env: LuaRef? { didSet { notReady() } }
+    package var env: LuaRef? { didSet { notReady() } }
     /// The handlers, read once at activation.
     var onTask: LuaRef?
-    var onMessage: LuaRef? { didSet { notReady() } }
+    package var onMessage: LuaRef? { didSet { notReady() } }
     var mailbox = Deque<Envelope>() {
         didSet {
             notReady()

@@ -167,7 +167,7 @@ public struct TestRunner: Sendable {
                     .components(separatedBy: ": ").drop { $0.hasPrefix("line ") || $0.hasPrefix("[") }.joined(separator: ": ")
                 result.line = Self.line(in: result.message, file: chunk) ?? line
             }
-            result.seconds = RuntimeBenchmark.seconds(clock.now - start)
+            result.seconds = (clock.now - start).inSeconds
             results.append(result)
         }
         await node.shutdown()

@@ -2,19 +2,19 @@ internal import CLuaShim
 
 /// The open `lua_State`, shared by the ``LuaState`` that owns it and every ``LuaRef`` into it, so
 /// that references can tell when the state has closed.
-final class LuaCore {
+package final class LuaCore {
     /// The state, or nil once closed. Kept behind a pointer so that reading it on every call costs
     /// no exclusivity check (the owning isolation domain is the only reader and writer).
     private let slot: UnsafeMutablePointer<OpaquePointer?>
 
-    var L: OpaquePointer? { slot.pointee }
+    package var L: OpaquePointer? { slot.pointee }
 
     init(_ L: OpaquePointer) {
         slot = .allocate(capacity: 1)
         slot.initialize(to: L)
     }
 
-    func open() throws(LuaError) -> OpaquePointer {
+    package func open() throws(LuaError) -> OpaquePointer {
         guard let L else { throw LuaError(kind: .state, message: "the Lua state is closed") }
         return L
     }
@@ -35,7 +35,7 @@ final class LuaCore {
 
     /// Builds the error for a failed entry from the error value on top and the details the shim
     /// recorded, and resets the stack to `base`.
-    func takeError(_ status: Int32, base: Int32) -> LuaError {
+    package func takeError(_ status: Int32, base: Int32) -> LuaError {
         guard let L else { return LuaError(kind: .state, message: "the Lua state is closed") }
         var info = LoomErrorInfo()
         loom_last_error(L, &info)
@@ -59,7 +59,7 @@ final class LuaCore {
     }
 
     /// Pops the value on top into a registry reference.
-    func popRef() throws(LuaError) -> LuaRef {
+    package func popRef() throws(LuaError) -> LuaRef {
         let L = try open()
         var ref: Int32 = loom_noref()
         let status = loom_ref_p(L, &ref)

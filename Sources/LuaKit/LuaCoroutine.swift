@@ -6,10 +6,10 @@ internal import CLuaShim
 /// Loom's agents run their handlers in coroutines: a handler that calls `ask` yields to the host,
 /// which resumes it with the reply.
 public final class LuaCoroutine {
-    let core: LuaCore
+    package let core: LuaCore
     /// Keeps the thread object alive in the registry.
     let ref: LuaRef
-    let thread: OpaquePointer
+    package let thread: OpaquePointer
 
     /// What a resume ended with.
     public enum Outcome: Sendable, Equatable {
@@ -19,14 +19,14 @@ public final class LuaCoroutine {
         case returned([LuaValue])
     }
 
-    init(core: LuaCore, ref: LuaRef, thread: OpaquePointer) {
+    package init(core: LuaCore, ref: LuaRef, thread: OpaquePointer) {
         self.core = core
         self.ref = ref
         self.thread = thread
     }
 
     /// Whether the coroutine can be resumed (fresh or yielded).
-    public internal(set) var isFinished = false
+    public package(set) var isFinished = false
 
     /// Marks a fresh coroutine as reusable: ``LuaState/runBatch`` resets it before each use.
     public func isFinishedForBatch() { isFinished = true }

@@ -6,8 +6,8 @@ internal import CLuaShim
 /// isolation domain of its ``LuaState``; it is not `Sendable`. Using it after the state closed
 /// throws a `state` error.
 public final class LuaRef {
-    let core: LuaCore
-    let ref: Int32
+    package let core: LuaCore
+    package let ref: Int32
 
     init(core: LuaCore, ref: Int32) {
         self.core = core
@@ -27,7 +27,7 @@ public final class LuaRef {
     }
 
     /// Pushes the referenced value (the state must be open).
-    func push(_ L: OpaquePointer) { _ = loom_rawgeti_registry(L, ref) }
+    package func push(_ L: OpaquePointer) { _ = loom_rawgeti_registry(L, ref) }
 
     /// A deep copy of the referenced value (tables read raw). `path` names it in conversion errors.
     public func value(path: String = "value") throws(LuaError) -> LuaValue {

@@ -36,7 +36,7 @@ public enum LuaType: Int32, Sendable {
 public struct LuaStack {
     let L: OpaquePointer
 
-    init(_ L: OpaquePointer) { self.L = L }
+    package init(_ L: OpaquePointer) { self.L = L }
 
     /// The number of values on the stack (in a host function: the number of arguments).
     public var top: Int32 { lua_gettop(L) }
@@ -257,7 +257,7 @@ public struct LuaStack {
     }
 
     /// Turns a failed protected operation's status into a thrown error (popping the error value).
-    func check(_ status: Int32) throws(LuaError) {
+    package func check(_ status: Int32) throws(LuaError) {
         guard status != LUA_OK else { return }
         let message = string(at: -1) ?? "error object is a \(type(at: -1).name) value"
         loom_pop(L, 1)

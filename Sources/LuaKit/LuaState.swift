@@ -30,7 +30,7 @@ public final class LuaState {
         case globals
     }
 
-    let core: LuaCore
+    package let core: LuaCore
 
     /// The budgets for every entry. Changing them applies to the next entry.
     public var limits: LuaLimits {

@@ -2,21 +2,17 @@ import Crypto
 import Foundation
 @testable import LoomBundle
 import LoomCore
+import LoomTesting
 import ZIPFoundation
 
 /// Temporary nodes with keys and skills, and hand-made ZIP archives for the hostile cases.
 final class Workspace {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bundle-\(UUID().uuidString)").path
+    let folder = TemporaryFolder(prefix: "loom-bundle")
+    var root: String { folder.root }
 
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    func write(_ path: String, _ text: String) throws { try folder.write(path, text) }
 
-    func write(_ path: String, _ text: String) throws {
-        let full = root + "/" + path
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: full, atomically: true, encoding: .utf8)
-    }
-
-    func path(_ p: String) -> String { root + "/" + p }
+    func path(_ p: String) -> String { folder.path(p) }
 
     /// A publisher node `name` with skill `greet` (version `version`), and its key.
     @discardableResult

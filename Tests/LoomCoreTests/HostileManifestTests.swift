@@ -1,5 +1,6 @@
 import Foundation
 @testable import LoomCore
+import LoomTesting
 import Testing
 
 /// Manifests and files built to break the reader: bytes that are not UTF-8, NULs, folders where
@@ -7,10 +8,8 @@ import Testing
 @Suite("Hostile manifests")
 struct HostileManifestTests {
     /// Writes raw bytes at `relative` under the tree.
-    static func write(_ bytes: [UInt8], _ relative: String, in tree: TempTree) throws {
-        let full = tree.path(relative)
-        try FileManager.default.createDirectory(atPath: Paths.parent(full), withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: full))
+    static func write(_ bytes: [UInt8], _ relative: String, in tree: TemporaryFolder) throws {
+        try tree.write(relative, bytes: bytes)
     }
 
     static func diagnostics(_ body: () throws -> Void) -> [Diagnostic] {
@@ -27,7 +26,7 @@ struct HostileManifestTests {
 
     @Test("invalid UTF-8 is refused with its line and column, not replaced", arguments: ["node.toml", "skill.toml", "agent.toml", "loom.lock"])
     func invalidUTF8(file: String) throws {
-        let tree = try TempTree(["x/init.lua": "", "x/agent.lua": ""])
+        let tree = try TemporaryFolder(["x/init.lua": "", "x/agent.lua": ""])
         try Self.write(Array("name = \"n\"\ndescription = \"caf".utf8) + [0xE9] + Array("\"\n".utf8), "x/\(file)", in: tree)
         let d = Self.diagnostics {
             switch file {
@@ -46,7 +45,7 @@ struct HostileManifestTests {
 
     @Test("a NUL byte, or a \\u0000 escape, is refused: TOMLKit would cut the name there")
     func nul() throws {
-        let tree = try TempTree([:])
+        let tree = try TemporaryFolder([:])
         try Self.write(Array("name = \"good\"\n# a comment".utf8) + [0] + Array("\nparents = [\"x\"]\n".utf8), "a/node.toml", in: tree)
         let raw = Self.diagnostics { _ = try NodeManifest.load(directory: tree.path("a")) }
         #expect(raw.map(\.kind) == [.encoding])
@@ -66,7 +65,7 @@ struct HostileManifestTests {
 
     @Test("a byte-order mark is dropped; CRLF lines keep their positions")
     func bomAndCRLF() throws {
-        let tree = try TempTree([:])
+        let tree = try TemporaryFolder([:])
         try Self.write([0xEF, 0xBB, 0xBF] + Array("name = \"n\"\r\nparents = []\r\n".utf8), "a/node.toml", in: tree)
         #expect(try NodeManifest.load(directory: tree.path("a")).name == "n")
         let d = Self.diagnostics {
@@ -77,7 +76,7 @@ struct HostileManifestTests {
 
     @Test("a folder where a manifest belongs is named as such, not as missing")
     func folderForFile() throws {
-        let tree = try TempTree(["a/node.toml/x": "", "b/skill.toml/x": "", "c/loom.lock/x": ""])
+        let tree = try TemporaryFolder(["a/node.toml/x": "", "b/skill.toml/x": "", "c/loom.lock/x": ""])
         let node = Self.diagnostics { _ = try NodeManifest.load(directory: tree.path("a")) }
         #expect(node.map(\.kind) == [.notAFile])
         #expect(node.first?.message == "the node manifest is a folder, not a file", "\(node)")
@@ -93,7 +92,7 @@ struct HostileManifestTests {
 
     @Test("skills and agents paths that are files are named as such")
     func skillsIsAFile() throws {
-        let tree = try TempTree(["n/node.toml": "name = \"n\"\n", "n/skills": "not a folder", "n/agents": ""])
+        let tree = try TemporaryFolder(["n/node.toml": "name = \"n\"\n", "n/skills": "not a folder", "n/agents": ""])
         let d = Self.diagnostics { _ = try NodeLoader().load(directory: tree.path("n")) }
         #expect(d.map(\.kind) == [.notAFile, .notAFile], "\(d)")
         #expect(d.first?.message.contains("skills 'skills' is a file, not a folder") == true)
@@ -101,7 +100,7 @@ struct HostileManifestTests {
 
     @Test("a manifest over the size limit is refused before it is parsed", .timeLimit(.minutes(1)))
     func huge() throws {
-        let tree = try TempTree([:])
+        let tree = try TemporaryFolder([:])
         var bytes = Array("name = \"n\"\n".utf8)
         bytes += [UInt8](repeating: UInt8(ascii: "#"), count: ManifestText.maxBytes)
         try Self.write(bytes, "a/node.toml", in: tree)
@@ -149,7 +148,7 @@ struct HostileManifestTests {
 
     @Test("an entry that is a symbolic link out of the folder, or a folder, is refused; links inside are fine")
     func entrySymlink() throws {
-        let tree = try TempTree(["outside.lua": "return {}", "s/skill.toml": "name = \"s\"\nversion = \"1.0.0\"\n",
+        let tree = try TemporaryFolder(["outside.lua": "return {}", "s/skill.toml": "name = \"s\"\nversion = \"1.0.0\"\n",
                                  "t/skill.toml": "name = \"t\"\nversion = \"1.0.0\"\nentry = \"lib\"\n", "t/lib/x.lua": "",
                                  "u/skill.toml": "name = \"u\"\nversion = \"1.0.0\"\nentry = \"main.lua\"\n", "u/real.lua": "",
                                  "v/skill.toml": "name = \"v\"\nversion = \"1.0.0\"\nentry = \"sub/init.lua\"\n", "v/other/init.lua": ""])

@@ -1,4 +1,5 @@
 @testable import LoomCore
+import LoomBench
 import Testing
 
 @Suite("C3 lineage")

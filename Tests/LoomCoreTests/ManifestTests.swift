@@ -1,5 +1,6 @@
 import Foundation
 @testable import LoomCore
+import LoomTesting
 import Testing
 
 @Suite("Manifests")
@@ -128,7 +129,7 @@ struct ManifestTests {
 
     @Test("loom check finds ten broken manifests in a tree, all with positions")
     func checkTree() throws {
-        let tree = try TempTree(merge(
+        let tree = try TemporaryFolder(merge(
             node("n1", "name = \"n1\"\nparents = 3\n"),                                  // 1 bad type
             node("n2", "name = \"n2\"\nparnets = []\n"),                                  // 2 unknown key
             skill("n1/skills/a", "name = \"a\"\nversion = \"1\"\n"),                        // 3 bad version
@@ -149,7 +150,7 @@ struct ManifestTests {
 
     @Test("loom check hands Lua files to the compiler it is given")
     func checkCompiles() throws {
-        let tree = try TempTree(["x/a.lua": "return 1", "x/b.lua": "return = 1"])
+        let tree = try TemporaryFolder(["x/a.lua": "return 1", "x/b.lua": "return = 1"])
         let d = ManifestChecker().check(path: tree.root) { file in
             file.hasSuffix("b.lua") ? Diagnostic(file: file, line: 1, message: "syntax") : nil
         }

@@ -1,12 +1,13 @@
 import Foundation
 @testable import LoomCore
+import LoomTesting
 import Testing
 
 @Suite("Resolver")
 struct ResolverTests {
     /// child(weaver, acgee); weaver(base); acgee(base). search.basic is overridden at every level.
-    static func family(childExtras: [String: String] = [:], childToml: String? = nil) throws -> TempTree {
-        try TempTree(merge(
+    static func family(childExtras: [String: String] = [:], childToml: String? = nil) throws -> TemporaryFolder {
+        try TemporaryFolder(merge(
             node("base", "name = \"base\"\n"),
             skill("base/skills/search", "name = \"search.basic\"\nversion = \"1.0.0\"\nprovides = [\"search@1\"]\n"),
             skill("base/skills/text", "name = \"text.scan\"\nversion = \"1.3.0\"\nprovides = [\"text.scan@1\"]\n"),
@@ -33,11 +34,11 @@ struct ResolverTests {
         ))
     }
 
-    func resolve(_ tree: TempTree, _ dir: String = "child") throws -> Resolution {
+    func resolve(_ tree: TemporaryFolder, _ dir: String = "child") throws -> Resolution {
         try Resolver().resolve(try NodeLoader().lineage(of: tree.path(dir)))
     }
 
-    func failure(_ tree: TempTree, _ dir: String = "child") throws -> String {
+    func failure(_ tree: TemporaryFolder, _ dir: String = "child") throws -> String {
         do {
             _ = try resolve(tree, dir)
             Issue.record("expected resolution to fail")
@@ -144,18 +145,18 @@ struct ResolverTests {
 
     @Test("a missing ancestor lists where it looked; a cycle names its path")
     func lineageErrors() throws {
-        let missing = try TempTree(node("lone", "name = \"lone\"\nparents = [\"ghost\"]\n[lineage]\npaths = [\"../vault\"]\n"))
+        let missing = try TemporaryFolder(node("lone", "name = \"lone\"\nparents = [\"ghost\"]\n[lineage]\npaths = [\"../vault\"]\n"))
         let message = try failure(missing, "lone")
         #expect(message.contains("node 'lone' names parent 'ghost', which was not found; looked in:"))
         #expect(message.contains("vault/ghost"))
         #expect(message.contains(".loom/ancestors/ghost"))
-        let cyclic = try TempTree(merge(node("a", "name = \"a\"\nparents = [\"b\"]\n"), node("b", "name = \"b\"\nparents = [\"a\"]\n")))
+        let cyclic = try TemporaryFolder(merge(node("a", "name = \"a\"\nparents = [\"b\"]\n"), node("b", "name = \"b\"\nparents = [\"a\"]\n")))
         #expect(try failure(cyclic, "a").contains("lineage cycle: a -> b -> a"))
     }
 
     @Test("ancestors are found through [lineage] paths and .loom/ancestors")
     func ancestorSearch() throws {
-        let tree = try TempTree(merge(
+        let tree = try TemporaryFolder(merge(
             node("home/child", "name = \"child\"\nparents = [\"far\", \"installed\"]\n[lineage]\npaths = [\"../../elsewhere\"]\n"),
             node("elsewhere/far", "name = \"far\"\n"),
             node("home/child/.loom/ancestors/installed", "name = \"installed\"\n")))

@@ -1,13 +1,14 @@
 import Foundation
 @testable import LoomRuntime
+import LoomTesting
 import LuaKit
 
 /// A node folder in a temporary directory, built from agents' behaviours and skills.
 final class NodeFixture {
-    let root: String
+    let folder = TemporaryFolder(prefix: "loom-rt")
+    var root: String { folder.root }
 
     init(nodes: [String: (parents: [String], agents: [String: (uses: [String], lua: String)], skills: [String: (toml: String, lua: String)])]) throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-rt-\(UUID().uuidString)").path
         for (node, spec) in nodes {
             let parents = spec.parents.map { "\"\($0)\"" }.joined(separator: ", ")
             try write("\(node)/node.toml", "name = \"\(node)\"\nparents = [\(parents)]\n")
@@ -23,15 +24,9 @@ final class NodeFixture {
         }
     }
 
-    func write(_ path: String, _ text: String) throws {
-        let full = (root as NSString).appendingPathComponent(path)
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: full, atomically: true, encoding: .utf8)
-    }
+    func write(_ path: String, _ text: String) throws { try folder.write(path, text) }
 
-    func path(_ node: String) -> String { (root as NSString).appendingPathComponent(node) }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    func path(_ node: String) -> String { folder.path(node) }
 }
 
 /// One node with the given agents (no skills).

@@ -1,4 +1,5 @@
 import Foundation
+import LoomAuthoring
 @testable import LoomRuntime
 import LuaKit
 import Testing

@@ -1,5 +1,7 @@
 import Foundation
-@testable import LoomRuntime
+import LoomAudit
+import LoomRuntime
+import LoomTesting
 import LuaKit
 import Testing
 
@@ -13,15 +15,12 @@ import Testing
             .appendingPathComponent("Examples/weaver").path
     }()
 
+    /// The tree to audit is `tree/` in a temporary folder; the report goes beside it.
     final class Tree {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-audit-\(UUID().uuidString)").path
-        var tree: String { root + "/tree" }
-        func write(_ path: String, _ text: String) throws {
-            let full = tree + "/" + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try text.write(toFile: full, atomically: true, encoding: .utf8)
-        }
-        deinit { try? FileManager.default.removeItem(atPath: root) }
+        let folder = TemporaryFolder(prefix: "loom-audit")
+        var root: String { folder.root }
+        var tree: String { folder.path("tree") }
+        func write(_ path: String, _ text: String) throws { try folder.write("tree/" + path, text) }
     }
 
     struct Report {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LoomMemory
 
 /// `loom bench memory`: remember throughput, recall latency in a crowded store, bytes on disk.
 public struct MemoryBenchmark: Sendable {

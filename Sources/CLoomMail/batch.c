@@ -4,7 +4,7 @@
  * The host calls these instead of one protected call per table field and one Swift round trip
  * per message.
  */
-#include "CLuaShim.h"
+#include "CLoomMail.h"
 
 #include <lauxlib.h>
 

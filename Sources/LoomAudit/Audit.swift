@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LuaKit
+public import LoomRuntime
 import Synchronization
 
 /// The Everything Audit: runs an audit node (Examples/weaver) on a folder and writes `AUDIT.md`

@@ -1,24 +1,26 @@
+internal import CLoomMail
 internal import CLuaShim
+package import LuaKit
 
 /// Plain values described flat, built in Lua by one protected call (see ``LuaState/runBatch``).
-public struct LuaValueList: @unchecked Sendable {
+package struct LuaValueList: @unchecked Sendable {
     var ops: [LoomValueOp] = []
     var arena: [UInt8] = []
-    public private(set) var count = 0
+    package private(set) var count = 0
 
-    public init() {
+    package init() {
         ops.reserveCapacity(64)
         arena.reserveCapacity(256)
     }
 
-    public mutating func removeAll() {
+    package mutating func removeAll() {
         ops.removeAll(keepingCapacity: true)
         arena.removeAll(keepingCapacity: true)
         count = 0
     }
 
     /// Adds a value; a value copied out of Lua (opaque) cannot go back and is refused.
-    public mutating func append(_ value: LuaValue) throws(LuaError) {
+    package mutating func append(_ value: LuaValue) throws(LuaError) {
         let mark = (ops.count, arena.count)
         do { try add(value, depth: 0) } catch {
             ops.removeSubrange(mark.0...)
@@ -29,7 +31,7 @@ public struct LuaValueList: @unchecked Sendable {
     }
 
     /// Adds a string.
-    public mutating func append(string: String) {
+    package mutating func append(string: String) {
         let offset = arena.count
         arena.append(contentsOf: string.utf8)
         ops.append(LoomValueOp(tag: Int32(LOOM_OP_STRING), integer: 0, number: 0, offset: offset, length: arena.count - offset))
@@ -71,7 +73,7 @@ private final class BatchHookBox {
 
 extension LuaState {
     /// How a batch stopped early: the handler at that index yielded, or failed.
-    public enum BatchStop: Sendable {
+    package enum BatchStop: Sendable {
         case yielded([LuaValue])
         case failed(LuaError)
     }
@@ -82,7 +84,7 @@ extension LuaState {
     /// the first handler that yields or fails: that coroutine keeps its state (a yielded one can
     /// be resumed) and `stop` says what happened; handlers after it did not run. Coroutines that
     /// returned are finished, ready for ``LuaCoroutine/restart(_:)`` or another batch.
-    public func runBatch(handlers: [LuaRef], coroutines: [LuaCoroutine], arguments: LuaValueList, perCall: Int,
+    package func runBatch(handlers: [LuaRef], coroutines: [LuaCoroutine], arguments: LuaValueList, perCall: Int,
                          before: (Int) -> Void) throws(LuaError) -> (completed: Int, stop: BatchStop?) {
         let n = handlers.count
         guard n == coroutines.count, arguments.count == n * perCall else {

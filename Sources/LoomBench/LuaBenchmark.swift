@@ -1,4 +1,6 @@
+internal import CLoomBench
 internal import CLuaShim
+package import LuaKit
 
 /// Measurements of the bridge against the raw C API, in one process. `loom bench lua` prints them.
 ///
@@ -164,7 +166,7 @@ extension LuaState {
     /// With `copying`, the table is built once and every message is a copy of it made as `send`
     /// copies one: the baseline plus what isolation costs. Returns the number of failed resumes, or
     /// -1 when the run itself failed.
-    public func benchmarkResumeBaseline(handlers: LuaRef, agents: Int, messages: Int, copying: Bool = false) throws(LuaError) -> Int {
+    package func benchmarkResumeBaseline(handlers: LuaRef, agents: Int, messages: Int, copying: Bool = false) throws(LuaError) -> Int {
         let L = try core.open()
         return Int(loom_bench_c_messages(L, handlers.ref, lua_Integer(agents), lua_Integer(messages), copying ? 1 : 0))
     }

@@ -175,7 +175,7 @@ public enum HostAPI: Sendable {
 
     // MARK: The reference in docs/lua-api.md
 
-    public static let markdownBegin = "<!-- host API reference: generated from Sources/LoomRuntime/HostAPI.swift by `loom stubs --markdown` -->"
+    public static let markdownBegin = "<!-- host API reference: generated from Sources/LoomAuthoring/HostAPI.swift by `loom stubs --markdown` -->"
     public static let markdownEnd = "<!-- end of the generated reference -->"
 
     public static var markdown: String {

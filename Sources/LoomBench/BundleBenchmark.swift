@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import LoomBundle
 import LoomCore
 
 /// `loom bench bundle`: verify-and-install of a 64 KiB bundle, and verification throughput

@@ -1,3 +1,7 @@
+import LoomAudit
+import LoomCore
+import LoomRuntime
+
 import Foundation
 
 /// `loom bench audit`: the Everything Audit twice on one tree with a fresh memory: the first run

@@ -1,3 +1,5 @@
+public import LoomCore
+
 /// A synthetic lineage for `loom bench resolve`: `layers` layers of `width` nodes (column 0 descends
 /// from the whole layer above, the other columns from the node above them), `skillsPerNode` skills
 /// per node, and a root that descends from the whole last layer and whose agents use every

@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import Glibc
+import LoomRuntime
 import LuaKit
 
 /// `loom bench runtime`: messages per second against a raw-C baseline, the cost of idle agents and

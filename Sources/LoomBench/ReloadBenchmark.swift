@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import LoomRuntime
 import LuaKit
 import Synchronization
 

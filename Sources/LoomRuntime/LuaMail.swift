@@ -1,13 +1,15 @@
+internal import CLoomMail
 internal import CLuaShim
+package import LuaKit
 
 /// Messages between agents kept inside the VM (see `mail.c`): `send` copies a message into a new
 /// Lua table and queues it in arrival order; ``deliver(max:)`` runs the receivers' handlers from C.
 /// The host numbers the receivers ("slots", from 1), names them, and says which are ready.
-public final class LuaMail {
+package final class LuaMail {
     let core: LuaCore
     let mail: OpaquePointer
 
-    public init(_ state: LuaState, node: String, capacity: Int) throws(LuaError) {
+    package init(_ state: LuaState, node: String, capacity: Int) throws(LuaError) {
         core = state.core
         let L = try core.open()
         guard let m = loom_mail_new(L, node, Int32(clamping: capacity)) else {
@@ -20,46 +22,46 @@ public final class LuaMail {
 
     /// `send(to, msg)` for agents: the fast path, and `fallback` (the host's own send) for any
     /// receiver that is not an open slot, or a sender that is not a slot's handler.
-    public func sendFunction(fallback: LuaRef) throws(LuaError) -> LuaRef {
+    package func sendFunction(fallback: LuaRef) throws(LuaError) -> LuaRef {
         let L = try core.open()
         try LuaStack(L).check(loom_mail_send_function_p(L, mail, fallback.ref))
         return try core.popRef()
     }
 
-    public func register(_ slot: Int32, name: String) throws(LuaError) {
+    package func register(_ slot: Int32, name: String) throws(LuaError) {
         let L = try core.open()
         let status = name.withCString { loom_mail_register_p(L, mail, slot, $0, name.utf8.count) }
         try LuaStack(L).check(status)
     }
 
-    public func unregister(_ slot: Int32, name: String) {
+    package func unregister(_ slot: Int32, name: String) {
         guard let L = core.L else { return }
         _ = name.withCString { loom_mail_unregister_p(L, mail, slot, $0, name.utf8.count) }
     }
 
     /// Open: sends may queue for the slot. Ready with a handler: delivery may run it now.
-    public func setFlags(_ slot: Int32, open: Bool, readyWith handler: LuaRef?) {
+    package func setFlags(_ slot: Int32, open: Bool, readyWith handler: LuaRef?) {
         let flags = (open ? Int32(LOOM_MAIL_OPEN) : 0) | (handler != nil ? Int32(LOOM_MAIL_READY) : 0)
         loom_mail_set_flags(mail, slot, flags, handler?.ref ?? loom_noref())
     }
 
-    public func clearReady(_ slot: Int32) { loom_mail_clear_ready(mail, slot) }
+    package func clearReady(_ slot: Int32) { loom_mail_clear_ready(mail, slot) }
 
     /// Messages waiting for the slot on the host's side (they count against the capacity).
-    public func setBacklog(_ slot: Int32, _ count: Int) { loom_mail_set_backlog(mail, slot, Int32(clamping: count)) }
+    package func setBacklog(_ slot: Int32, _ count: Int) { loom_mail_set_backlog(mail, slot, Int32(clamping: count)) }
 
-    public func queued(_ slot: Int32) -> Int { Int(loom_mail_queued(mail, slot)) }
-    public var pending: Int { Int(loom_mail_pending(mail)) }
+    package func queued(_ slot: Int32) -> Int { Int(loom_mail_queued(mail, slot)) }
+    package var pending: Int { Int(loom_mail_pending(mail)) }
     /// Handlers run from the mail so far (for tests and measurements).
-    public var delivered: Int { Int(loom_mail_total(mail)) }
+    package var delivered: Int { Int(loom_mail_total(mail)) }
 
     /// The slot whose handler runs now, 0 for none.
-    public var current: Int32 {
+    package var current: Int32 {
         get { loom_mail_current(mail) }
         set { loom_mail_set_current(mail, newValue) }
     }
 
-    public enum Delivery {
+    package enum Delivery {
         /// Nothing left, or `max` handlers ran.
         case idle
         /// The next message's receiver is not ready: make it ready, or ``take(_:)`` its messages.
@@ -69,7 +71,7 @@ public final class LuaMail {
     }
 
     /// Runs up to `max` handlers; returns how many ran and why it stopped.
-    public func deliver(max: Int) -> (delivered: Int, outcome: Delivery) {
+    package func deliver(max: Int) -> (delivered: Int, outcome: Delivery) {
         guard let L = core.L else { return (0, .idle) }
         let base = lua_gettop(L)
         var delivered: Int32 = 0, slot: Int32 = 0, results: Int32 = 0
@@ -110,7 +112,7 @@ public final class LuaMail {
     /// Takes the messages queued for `slot` out of the VM, in order, as host values with their
     /// senders' names. A message is removed only once converted: when one cannot be (the VM is out
     /// of memory), the ones before it are returned with the error, and it and the rest stay queued.
-    public func take(_ slot: Int32) -> (messages: [(from: String?, payload: LuaValue)], error: LuaError?) {
+    package func take(_ slot: Int32) -> (messages: [(from: String?, payload: LuaValue)], error: LuaError?) {
         guard let L = core.L else { return ([], LuaError(kind: .state, message: "the Lua state is closed")) }
         let base = lua_gettop(L)
         let stack = LuaStack(L)
@@ -130,7 +132,7 @@ public final class LuaMail {
     }
 
     /// The slots that ran a handler since the last call, each once. Valid until the next call.
-    public func touched() -> UnsafeBufferPointer<Int32> {
+    package func touched() -> UnsafeBufferPointer<Int32> {
         var ids: UnsafePointer<Int32>?
         let n = loom_mail_touched(mail, &ids)
         return UnsafeBufferPointer(start: ids, count: ids == nil ? 0 : Int(n))

@@ -9,8 +9,7 @@
  * this path. The host decides readiness and is asked only when a receiver is not ready (the
  * message is then handed over, "diverted"), and when a handler yields or fails.
  */
-#include "CLuaShim.h"
-#include "shim_internal.h"
+#include "CLoomMail.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -254,7 +253,8 @@ static int grow_ring(lua_State *L, LoomMail *m, int ring) {
 
 /* send(to, msg): upvalues 1 the LoomMail, 2 the host's send for everything else, 3 the names,
    4 the ring. */
-int loom_mail_send(lua_State *L) {
+/* The `send` lua_CFunction: upvalues (LoomMail lightuserdata, the host's send for other cases). */
+static int loom_mail_send(lua_State *L) {
     LoomMail *m = (LoomMail *)lua_touserdata(L, lua_upvalueindex(1));
     const char *to = luaL_checkstring(L, 1);
     int id = 0;
