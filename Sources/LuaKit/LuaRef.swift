@@ -4,7 +4,14 @@ internal import CLuaShim
 ///
 /// A `LuaRef` keeps functions, tables and other values alive across calls. It belongs to the
 /// isolation domain of its ``LuaState``; it is not `Sendable`. Using it after the state closed
-/// throws a `state` error.
+/// throws a `state` error. Its registry slot is freed when the reference is deinitialized.
+///
+/// ```swift
+/// let module = try lua.load("return { greet = function(n) return 'hi ' .. n end }", name: "m.lua")
+///     .callRef()                                      // keep the table, not a copy
+/// let greet = try module.ref("greet")
+/// let text = try greet.call("Ada", as: String.self)    // "hi Ada"
+/// ```
 public final class LuaRef {
     let core: LuaCore
     let ref: Int32
@@ -59,6 +66,12 @@ public final class LuaRef {
     // MARK: Calls
 
     /// Calls the value with the arguments, under the state's limits; returns every result.
+    ///
+    /// Arguments are pushed as copies and results are copied out
+    /// (``LuaStack/value(at:maxDepth:maxBytes:path:)``), so this is the convenient path, not the
+    /// fastest: see ``call(_:as:)``.
+    /// - Throws: the script's error (`runtime`, `timeout`, `budget`, `memory`), `conversion` when an
+    ///   argument is `.opaque` or a result cannot be copied, `state` when the state is closed.
     @discardableResult
     public func call(_ arguments: LuaValue...) throws(LuaError) -> [LuaValue] {
         try call(arguments: arguments)
@@ -91,6 +104,10 @@ public final class LuaRef {
     /// Calls the value with typed arguments and reads one typed result, without building
     /// ``LuaValue``s on the way. The fast path.
     ///
+    /// A missing result reads as Lua's nil, so ask for an `Optional` when the function may return
+    /// nothing. Up to three arguments go through fixed-arity overloads that specialize fully.
+    /// - Throws: the script's error; `conversion` ("result: ...") when the first result is not an `R`.
+    ///
     /// ```swift
     /// let sum = try add.call(2, 3, as: Int64.self)
     /// ```
@@ -118,11 +135,13 @@ public final class LuaRef {
     // Fixed arities: plain generics specialize fully, where parameter packs still go through
     // witness tables. They behave exactly like the variadic form above.
 
+    /// Calls the value with no arguments and reads its first result as `R`; see ``call(_:as:)``.
     public func call<R: LuaReadable>(as result: R.Type) throws(LuaError) -> R {
         let (L, base) = try begin()
         return try finish(L, base: base, count: 0)
     }
 
+    /// Calls the value with one typed argument and reads its first result as `R`.
     public func call<A: LuaPushable, R: LuaReadable>(_ a: A, as result: R.Type) throws(LuaError) -> R {
         let (L, base) = try begin()
         let stack = LuaStack(L)
@@ -130,6 +149,7 @@ public final class LuaRef {
         return try finish(L, base: base, count: 1)
     }
 
+    /// Calls the value with two typed arguments and reads its first result as `R`.
     public func call<A: LuaPushable, B: LuaPushable, R: LuaReadable>(_ a: A, _ b: B, as result: R.Type) throws(LuaError) -> R {
         let (L, base) = try begin()
         let stack = LuaStack(L)
@@ -143,6 +163,7 @@ public final class LuaRef {
         return try finish(L, base: base, count: 2)
     }
 
+    /// Calls the value with three typed arguments and reads its first result as `R`.
     public func call<A: LuaPushable, B: LuaPushable, C: LuaPushable, R: LuaReadable>(
         _ a: A, _ b: B, _ c: C, as result: R.Type
     ) throws(LuaError) -> R {

@@ -13,9 +13,13 @@
 /// | 5 | string | length as an unsigned LEB128, then the bytes |
 /// | 6 | table | entry count as an unsigned LEB128, then each key and value |
 public enum LuaValueCodec: Sendable {
+    /// Why a value could not be encoded or decoded, in words fit for a user.
     public struct Failure: Error, Sendable, CustomStringConvertible {
+        /// The reason, naming the path of the offending value when encoding.
         public var message: String
+        /// Makes a failure with `message`.
         public init(_ message: String) { self.message = message }
+        /// The message.
         public var description: String { message }
     }
 
