@@ -11,7 +11,7 @@ import Synchronization
 /// ```swift
 /// let node = try Node(directory: "Examples/child")
 /// await node.start()
-/// let reply = try await node.ask("finder", ["word": "loom"])
+/// let reply = try await node.ask("finder", ["documents": ["a loom", "a thread"], "word": "loom"])   // {1}
 /// await node.shutdown()
 /// ```
 ///
