@@ -6,6 +6,7 @@ public struct ManifestChecker: Sendable {
     /// Folders never entered.
     static let skipped: Set<String> = [".build", ".git", ".loom", ".swiftpm", "node_modules"]
 
+    /// A checker; it holds no state, and each call reads the disk afresh.
     public init() {}
 
     /// The names of the files this checker validates.

@@ -1,6 +1,6 @@
 internal import CLuaShim
 
-/// The Lua type of a stack slot.
+/// The Lua type of a stack slot. Raw values are Lua's `LUA_T*` constants (`LUA_TNONE` is -1).
 public enum LuaType: Int32, Sendable {
     /// An index past the top of the stack (an argument that was not passed).
     case none = -1
