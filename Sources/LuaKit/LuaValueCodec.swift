@@ -62,7 +62,9 @@ public enum LuaValueCodec: Sendable {
         } while n != 0
     }
 
-    /// Reads one value at `at`, advancing it.
+    /// Reads one value at `at`, advancing it past the value.
+    /// - Throws: a ``Failure`` for bytes that end early, an unknown tag, a length past the end, or
+    ///   tables nested 200 deep.
     public static func decode(_ b: [UInt8], at: inout Int, depth: Int = 0) throws(Failure) -> LuaValue {
         guard depth < 200 else { throw Failure("stored value nests deeper than 200 tables") }
         guard at < b.count else { throw Failure("stored value ends early") }
