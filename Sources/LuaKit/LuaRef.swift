@@ -37,6 +37,8 @@ public final class LuaRef {
     func push(_ L: OpaquePointer) { _ = loom_rawgeti_registry(L, ref) }
 
     /// A deep copy of the referenced value (tables read raw). `path` names it in conversion errors.
+    /// - Throws: `conversion` for a cycle, nesting past 100 levels or a copy past the VM's bound
+    ///   (see ``LuaStack/value(at:maxDepth:maxBytes:path:)``); `state` when the state is closed.
     public func value(path: String = "value") throws(LuaError) -> LuaValue {
         let L = try core.open()
         push(L)
@@ -44,7 +46,8 @@ public final class LuaRef {
         return try LuaStack(L).value(at: -1, path: path)
     }
 
-    /// Raw `value[key]` as a reference, or nil when absent (no metamethods run).
+    /// Raw `value[key]` as a reference, or nil when the key is absent or the value is not a table
+    /// (no metamethods run).
     public func rawRef(_ key: String) throws(LuaError) -> LuaRef? {
         let L = try core.open()
         let base = lua_gettop(L)
@@ -213,7 +216,9 @@ public final class LuaRef {
 
     // MARK: Fields
 
-    /// `value[key]`, with metamethods, under the state's limits.
+    /// `value[key]`, with metamethods, under the state's limits, copied.
+    /// - Throws: the error an `__index` metamethod raises, or indexing a value that cannot be
+    ///   indexed (`runtime`); `conversion` when the field cannot be copied.
     public func get(_ key: String) throws(LuaError) -> LuaValue {
         let L = try core.open()
         let base = lua_gettop(L)
@@ -224,7 +229,8 @@ public final class LuaRef {
         return try LuaStack(L).value(at: -1)
     }
 
-    /// A reference to `value[key]` (for functions and tables you want to keep using).
+    /// A reference to `value[key]`, with metamethods (for functions and tables you want to keep
+    /// using); a missing key gives a reference to nil.
     public func ref(_ key: String) throws(LuaError) -> LuaRef {
         let L = try core.open()
         let base = lua_gettop(L)
@@ -236,6 +242,7 @@ public final class LuaRef {
     }
 
     /// Raw `value[key] = value` (no metamethods). The referenced value must be a table.
+    /// - Throws: `conversion` when it is not a table or `value` is `.opaque`; `memory`.
     public func set(_ key: String, _ value: LuaValue) throws(LuaError) {
         try store(into: "'\(key)'", push: { stack throws(LuaError) in try stack.push(value) },
                   assign: { L in key.withCString { loom_setfield_p(L, -2, $0) } })
