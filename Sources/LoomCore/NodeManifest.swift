@@ -12,7 +12,8 @@ public struct NodeManifest: Sendable, Equatable {
     public var skills: [String]
     /// The folder of agents, relative to the node. Default `agents`.
     public var agents: String
-    /// `hub`: an `http://` or `https://` URL, checked for form only; nothing connects to it yet.
+    /// `hub`: an `http://` or `https://` URL, checked for form only; nothing in Loom connects to it
+    /// today.
     public var hub: String?
     /// `[lineage] paths`: folders searched first for ancestors, relative to the node.
     public var lineagePaths: [String]

@@ -93,8 +93,8 @@ public final class LuaState {
     ///   - name: the chunk name used in messages and tracebacks, usually the file path.
     ///   - environment: where its globals live; a fresh sandbox by default.
     /// - Returns: the compiled chunk, a function to ``LuaRef/call(_:)`` (loading runs nothing).
-    /// - Throws: `syntax` with the chunk and line for invalid Lua or a binary chunk; `timeout` when
-    ///   compiling runs past the deadline (compiling is an entry of its own); `memory`.
+    /// - Throws: `syntax` for invalid Lua (with the chunk and line) or a binary chunk; `timeout` or
+    ///   `budget` when compiling runs past the deadline or budget (compiling is an entry); `memory`.
     public func load(_ source: String, name: String, environment: Environment = .sandbox) throws(LuaError) -> LuaRef {
         try load(bytes: Array(source.utf8), name: name, environment: environment)
     }

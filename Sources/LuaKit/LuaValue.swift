@@ -21,7 +21,7 @@ public enum LuaValue: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     case number(Double)
     /// A Lua string, as bytes.
     case string(LuaString)
-    /// A deep copy of a table, read raw (no metamethods).
+    /// A table, as a value: a deep copy when it comes out of Lua (read raw, no metamethods).
     case table(LuaTable)
     /// A function, userdata or thread: recorded, but cannot be pushed back into Lua.
     case opaque(LuaOpaque)
