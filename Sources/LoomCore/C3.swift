@@ -1,6 +1,12 @@
 /// The C3 linearization: the order Python gives a class's bases (its MRO). Loom uses it for a
 /// node's lineage: the node first, then its ancestors, nearest first, keeping every parent list's
 /// order and every ancestor's own order.
+///
+/// ```swift
+/// let parents = ["child": ["weaver", "acgee"], "weaver": ["root"], "acgee": ["root"], "root": []]
+/// let order = try C3.linearize("child") { name throws(LineageError) in parents[name] ?? [] }
+/// // ["child", "weaver", "acgee", "root"]
+/// ```
 public enum C3: Sendable {
     /// The linearization of `root`. `parents` gives a node's parents in order; it may throw (a
     /// missing ancestor). A cycle or an order C3 cannot produce is a ``LineageError``.
@@ -9,6 +15,14 @@ public enum C3: Sendable {
     /// a list whose tail is shared with the linearizations it was merged from, so a chain of n nodes
     /// holds n cells, not n²/2. A merge walks only the parts where its inputs differ; the part they
     /// share (from the point where they meet) becomes the result's tail as it is.
+    ///
+    /// - Parameters:
+    ///   - root: the node to linearize; it comes first in the result.
+    ///   - parents: a node's parents in order, called once per distinct node reached.
+    /// - Returns: `root`, then every ancestor once, nearest first.
+    /// - Throws: ``LineageError/cycle(_:)`` naming the cycle's path,
+    ///   ``LineageError/inconsistent(node:candidates:constraints:)`` naming the clashing orders, or
+    ///   whatever `parents` throws.
     public static func linearize(
         _ root: String, parents: (String) throws(LineageError) -> [String]
     ) throws(LineageError) -> [String] {
@@ -234,6 +248,7 @@ public enum LineageError: Error, Sendable, CustomStringConvertible {
     /// A node's manifest has problems.
     case manifest(ManifestError)
 
+    /// The message a user sees, with a hint where one helps.
     public var description: String {
         switch self {
         case .cycle(let path):

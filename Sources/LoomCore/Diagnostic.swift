@@ -2,6 +2,7 @@
 ///
 /// Printed like a compiler's: `skills/x/skill.toml:3:11: error: ...`, then `  hint: ...`.
 public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
+    /// How serious. LoomCore reports only errors; `warning` is there for callers' own diagnostics.
     public enum Severity: String, Sendable { case error, warning }
 
     /// What kind of problem, for callers that act on it.
@@ -26,14 +27,22 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
         case invalid
     }
 
+    /// The file the problem is in, as the caller named it.
     public var file: String
+    /// 1-based line; nil when the problem has no place in the file (it is missing, say).
     public var line: Int?
+    /// 1-based column in Unicode scalars; nil means the start of the line.
     public var column: Int?
+    /// Error or warning.
     public var severity: Severity
+    /// What is wrong, in one sentence.
     public var message: String
+    /// What to do about it, when there is something to say.
     public var hint: String?
+    /// The category, for code that acts on it (tests, `loom check`'s callers).
     public var kind: Kind
 
+    /// Makes a diagnostic; an error of kind `invalid` unless told otherwise.
     public init(file: String, line: Int? = nil, column: Int? = nil, severity: Severity = .error,
                 message: String, hint: String? = nil, kind: Kind = .invalid) {
         self.kind = kind
@@ -45,6 +54,7 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
         self.hint = hint
     }
 
+    /// `file:line:column` (column 1 when unknown), or just `file` without a line.
     public var location: String {
         guard let line else { return file }
         return "\(file):\(line):\(column ?? 1)"
@@ -78,8 +88,11 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
 
 /// A file with one or more problems.
 public struct ManifestError: Error, Sendable, CustomStringConvertible {
+    /// Every problem found, in the order found.
     public var diagnostics: [Diagnostic]
+    /// Wraps the diagnostics.
     public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    /// Each diagnostic as printed, one after another.
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }
 

@@ -6,12 +6,22 @@ public struct ManifestChecker: Sendable {
     /// Folders never entered.
     static let skipped: Set<String> = [".build", ".git", ".loom", ".swiftpm", "node_modules"]
 
+    /// A checker; it holds no state, and each call reads the disk afresh.
     public init() {}
 
     /// The names of the files this checker validates.
     static let manifestNames: Set<String> = ["skill.toml", "agent.toml", "node.toml", LockFile.fileName]
 
     /// Every problem under `path` (a folder or a single file), in file order.
+    ///
+    /// Each skill.toml, agent.toml, node.toml and loom.lock is read by its own loader, alone: no
+    /// lineage is built and nothing is resolved. A missing `path` gives no diagnostics.
+    /// - Parameter compile: called with the path of each `.lua` file; returns its compile error, or
+    ///   nil. Without it, Lua files are not looked at.
+    ///
+    /// ```swift
+    /// for d in ManifestChecker().check(path: "Examples") { print(d) }   // file:line:col: error: ...
+    /// ```
     public func check(path: String, compile: ((String) -> Diagnostic?)? = nil) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         for file in files(under: path) {

@@ -4,6 +4,7 @@ import TOMLKit
 /// A node's `node.toml`: its name, lineage, where its skills and agents live, its preferences and
 /// its constitution.
 public struct NodeManifest: Sendable, Equatable {
+    /// The node's name, a simple name (`weaver`); ancestors are found by it.
     public var name: String
     /// Parent nodes, in order (the C3 linearization keeps this order).
     public var parents: [String]
@@ -11,18 +12,24 @@ public struct NodeManifest: Sendable, Equatable {
     public var skills: [String]
     /// The folder of agents, relative to the node. Default `agents`.
     public var agents: String
+    /// `hub`: an `http://` or `https://` URL, checked for form only; nothing in Loom connects to it
+    /// today.
     public var hub: String?
     /// `[lineage] paths`: folders searched first for ancestors, relative to the node.
     public var lineagePaths: [String]
     /// `[prefer]`: capability key (`search@1`) to the skill name that serves it when one node has two.
     public var prefer: [String: String]
+    /// `[constitution]`: the permissions allowed by skill origin; ``Constitution/standard`` by default.
     public var constitution: Constitution
+    /// `[memory] store`: `sqlite` (the default) or `postgres`; the manifest accepts both, the runtime
+    /// opens SQLite only.
     public var memoryStore: String
-    /// `[memory]` ranking weights and consolidation schedule; nil keeps the defaults.
+    /// `[memory]` ranking weights and consolidation schedule; a key left out keeps the default.
     public var memory = MemorySettings()
     /// `[fs.roots]`: the folders the node grants to `fs.read@1`, by root name; relative paths are
     /// relative to the node.
     public var fileRoots: [String: String] = [:]
+    /// The node's folder, as given to ``load(directory:)``; relative manifest paths resolve against it.
     public var directory: String
 
     /// A manifest made in code (tests, benchmarks, generated lineages); `load` reads node.toml.
@@ -45,12 +52,17 @@ public struct NodeManifest: Sendable, Equatable {
 
     static let keys = ["name", "parents", "skills", "agents", "hub", "lineage", "prefer", "constitution", "memory", "fs"]
 
+    /// Reads and checks `directory/node.toml`.
+    /// - Throws: a ``ManifestError`` with every problem in the file (a missing file says the folder
+    ///   needs a node.toml).
     public static func load(directory: String) throws(ManifestError) -> NodeManifest {
         let (file, text) = try ManifestReader.read("node.toml", in: directory, what: "node",
                                                    hint: "is \(directory) a node? It needs a node.toml")
         return try parse(text: text, file: file, directory: directory)
     }
 
+    /// Parses and checks node.toml text; `file` names it in diagnostics, `directory` anchors
+    /// `[fs.roots]`. Touches no disk.
     public static func parse(text: String, file: String, directory: String) throws(ManifestError) -> NodeManifest {
         let table = try ManifestReader.table(file: file, text: text)
         var r = ManifestReader(file: file, text: text)
@@ -141,7 +153,9 @@ public struct NodeManifest: Sendable, Equatable {
 /// `weight_importance`, `weight_outcome`), `half_life_days` of the recency term, and
 /// `consolidate_every` (seconds between scheduled consolidations; 0 or absent: on demand only).
 public struct MemorySettings: Sendable, Equatable {
+    /// The numbers set in node.toml, by key; a key left out keeps the runtime's default.
     public var values: [String: Double] = [:]
+    /// No values: every default.
     public init() {}
 
     /// The largest value of each key: far past any use, small enough that the runtime's
@@ -161,6 +175,7 @@ public struct Constitution: Sendable, Equatable {
     /// Skills installed from nodes outside the lineage.
     public var foreign: Set<Permission>
 
+    /// Makes a constitution from the three permission sets.
     public init(own: Set<Permission>, lineage: Set<Permission>, foreign: Set<Permission>) {
         self.own = own
         self.lineage = lineage
@@ -172,6 +187,7 @@ public struct Constitution: Sendable, Equatable {
     public static let standard = Constitution(own: Set(Permission.allCases), lineage: Set(Permission.allCases),
                                               foreign: [.log, .clock, .memory])
 
+    /// The permissions a skill of `origin` may receive.
     public func allowed(for origin: SkillOrigin) -> Set<Permission> {
         switch origin {
         case .own: own
@@ -183,5 +199,7 @@ public struct Constitution: Sendable, Equatable {
 
 /// Where a skill comes from, relative to the node being resolved.
 public enum SkillOrigin: String, Sendable, Hashable {
+    /// The node's own skill folders; an ancestor's (including bundles installed as ancestors); or a
+    /// bundle installed from a node outside the lineage.
     case own, lineage, foreign
 }

@@ -2,12 +2,17 @@ import Foundation
 
 /// A node as the resolver sees it: its manifest, its skills and agents.
 public struct NodeRecord: Sendable {
+    /// The node's node.toml.
     public var manifest: NodeManifest
+    /// The skills of the node's skill paths: the paths in manifest order, the skills of each sorted by
+    /// folder name.
     public var skills: [SkillManifest]
+    /// The agents in the node's agents folder, sorted by folder name.
     public var agents: [AgentManifest]
     /// Skills installed from bundles of nodes outside the lineage (`.loom/installed/`).
     public var foreignSkills: [SkillManifest]
 
+    /// Makes a record from manifests already read (tests, synthetic lineages).
     public init(manifest: NodeManifest, skills: [SkillManifest], agents: [AgentManifest], foreignSkills: [SkillManifest] = []) {
         self.manifest = manifest
         self.skills = skills
@@ -15,18 +20,26 @@ public struct NodeRecord: Sendable {
         self.foreignSkills = foreignSkills
     }
 
+    /// The node's name.
     public var name: String { manifest.name }
 }
 
 /// A node and its ancestors in C3 order, the node first.
 public struct Lineage: Sendable {
+    /// The node, then its ancestors in C3 order.
     public var nodes: [NodeRecord]
+    /// The node whose lineage this is.
     public var root: NodeRecord { nodes[0] }
+    /// The nodes' names in C3 order.
     public var order: [String] { nodes.map(\.name) }
 
+    /// Wraps nodes already in C3 order, root first; nothing is checked.
     public init(nodes: [NodeRecord]) { self.nodes = nodes }
 
-    /// Orders `root` and the given ancestors (found by name in `known`) with C3.
+    /// Orders `root` and the given ancestors (found by name in `known`) with C3, without touching
+    /// the disk.
+    /// - Throws: ``LineageError/missingAncestor(node:parent:searched:)`` when a parent is not in
+    ///   `known`; a cycle or an inconsistency.
     public init(root: NodeRecord, known: [String: NodeRecord]) throws(LineageError) {
         var all = known
         all[root.name] = root
@@ -47,12 +60,24 @@ public struct Lineage: Sendable {
 /// `[lineage] paths` (as `PATH/P` or `PATH` itself), beside X (`../P`), under X's
 /// `.loom/ancestors/P`, and under the root node's `.loom/ancestors/P`. A folder counts only if its
 /// node.toml says `name = "P"`.
+///
+/// ```swift
+/// let lineage = try NodeLoader().lineage(of: "Examples/child")
+/// lineage.order                                   // ["child", "weaver", "acgee"]
+/// lineage.root.skills.map(\.name)                 // the child's own skills
+/// ```
+///
+/// It reads the disk synchronously on the caller's thread and caches nothing: each call reads the
+/// manifests again.
 public struct NodeLoader: Sendable {
+    /// A loader; it holds no state.
     public init() {}
 
     /// Loads the node in `directory`: node.toml, every skill folder (a folder with skill.toml) in its
     /// skill paths, every agent folder in its agents path, and installed foreign skills. All the
     /// manifests' problems are reported together.
+    /// - Throws: a ``ManifestError`` with every problem of every manifest read; a skills or agents
+    ///   path naming a file is one of them.
     public func load(directory: String) throws(ManifestError) -> NodeRecord {
         let directory = Paths.normalized(directory)
         let manifest = try NodeManifest.load(directory: directory)
@@ -95,7 +120,11 @@ public struct NodeLoader: Sendable {
         return NodeRecord(manifest: manifest, skills: skills, agents: agents, foreignSkills: foreign)
     }
 
-    /// The node and all its ancestors, in C3 order.
+    /// The node and all its ancestors, in C3 order; each ancestor is loaded as ``load(directory:)``
+    /// loads the node.
+    /// - Throws: ``LineageError/manifest(_:)`` for a node's manifest problems,
+    ///   ``LineageError/missingAncestor(node:parent:searched:)`` with every place looked, or a cycle
+    ///   or inconsistency from ``C3/linearize(_:parents:)``.
     public func lineage(of directory: String) throws(LineageError) -> Lineage {
         let root: NodeRecord
         do { root = try load(directory: directory) } catch { throw .manifest(error) }
@@ -114,7 +143,7 @@ public struct NodeLoader: Sendable {
         return Lineage(nodes: order.map { records[$0]! })
     }
 
-    /// Where ancestor `name` of `node` is, and every place looked.
+    /// Where ancestor `name` of `node` is (nil when not found), and every place looked, in order.
     public func findAncestor(_ name: String, of node: NodeRecord, root: NodeRecord) -> (String?, [String]) {
         let dir = node.manifest.directory
         var candidates: [String] = []

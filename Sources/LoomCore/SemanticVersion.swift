@@ -3,12 +3,18 @@
 /// Ordering follows the specification: build metadata is ignored, a prerelease sorts before its
 /// release, numeric prerelease identifiers compare numerically and sort before alphanumeric ones.
 public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Incompatible changes; a capability is named by it (`search@1`).
     public var major: Int
+    /// Compatible additions.
     public var minor: Int
+    /// Compatible fixes.
     public var patch: Int
+    /// The dot-separated identifiers after `-` (`["beta", "2"]`); empty for a release.
     public var prerelease: [String]
+    /// The dot-separated identifiers after `+`; ignored by `==`, hashing and ordering.
     public var build: [String]
 
+    /// Makes a version from its parts, unchecked.
     public init(_ major: Int, _ minor: Int, _ patch: Int, prerelease: [String] = [], build: [String] = []) {
         self.major = major
         self.minor = minor
@@ -17,7 +23,12 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConve
         self.build = build
     }
 
-    /// Parses a full version; nil when the text is not one.
+    /// Parses a full version; nil when the text is not one (`1.2` is not: see ``VersionRange`` for
+    /// partial versions). Components with leading zeros or too large for an `Int` are refused.
+    ///
+    /// ```swift
+    /// SemanticVersion("1.4.0-beta.2+linux")   // 1.4.0, prerelease ["beta", "2"], build ["linux"]
+    /// ```
     public init?(_ text: String) {
         var rest = Substring(text)
         var build: [String] = []
@@ -38,8 +49,10 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConve
         self.init(a, b, c, prerelease: prerelease, build: build)
     }
 
+    /// Whether the version has prerelease identifiers (`1.0.0-rc.1`).
     public var isPrerelease: Bool { !prerelease.isEmpty }
 
+    /// The version as written: `MAJOR.MINOR.PATCH[-prerelease][+build]`.
     public var description: String {
         var s = "\(major).\(minor).\(patch)"
         if !prerelease.isEmpty { s += "-" + prerelease.joined(separator: ".") }
@@ -76,10 +89,12 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConve
 
     static func isNumeric(_ s: String) -> Bool { !s.isEmpty && s.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 
+    /// Equal when all but the build metadata are equal: `1.0.0+a == 1.0.0+b`.
     public static func == (a: SemanticVersion, b: SemanticVersion) -> Bool {
         a.major == b.major && a.minor == b.minor && a.patch == b.patch && a.prerelease == b.prerelease
     }
 
+    /// Hashes what `==` compares (build metadata left out).
     public func hash(into hasher: inout Hasher) {
         hasher.combine(major)
         hasher.combine(minor)
@@ -87,6 +102,7 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConve
         hasher.combine(prerelease)
     }
 
+    /// Semantic Versioning 2.0 precedence: `1.0.0-alpha < 1.0.0-alpha.1 < 1.0.0-beta < 1.0.0`.
     public static func < (a: SemanticVersion, b: SemanticVersion) -> Bool {
         if a.major != b.major { return a.major < b.major }
         if a.minor != b.minor { return a.minor < b.minor }

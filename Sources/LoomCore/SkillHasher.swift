@@ -7,6 +7,9 @@ import Crypto
 /// relative paths (bytewise): for each, the path, a zero byte, the size in decimal, a zero byte,
 /// and the contents. Written `sha256:<hex>`.
 public enum SkillHasher: Sendable {
+    /// The hash of every regular file under `directory`, as `sha256:` and 64 lowercase hex digits.
+    /// Reads every file in full: linear in the folder's size.
+    /// - Throws: the error of reading a file that is listed but cannot be read.
     public static func hash(directory: String) throws -> String {
         let root = URL(fileURLWithPath: directory)
         var files: [(String, URL)] = []

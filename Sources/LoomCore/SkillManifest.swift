@@ -4,26 +4,40 @@ import TOMLKit
 /// A skill's `skill.toml`: what it provides and requires, and the permissions it needs.
 /// The format is in `docs/formats.md`.
 public struct SkillManifest: Sendable, Equatable {
+    /// The skill's name, dotted lowercase words (`audit.secrets`).
     public var name: String
+    /// The skill's own version; it provides each capability at ``providedVersion(of:)``.
     public var version: SemanticVersion
+    /// Free text for people; empty when absent.
     public var description: String
     /// The Lua file that defines the skill, relative to its folder. Default `init.lua`.
     public var entry: String
+    /// The capabilities it implements, as `name@MAJOR` without ranges.
     public var provides: [CapabilityRef]
+    /// The capabilities it needs; resolution fails when one has no provider.
     public var requires: [CapabilityRef]
+    /// Capabilities it uses when present; a missing one is not an error.
     public var optional: [CapabilityRef]
     /// Names of skills that must not be resolved together with this one.
     public var conflicts: [String]
+    /// The host permissions it asks for; the node's ``Constitution`` decides which it gets.
     public var permissions: [Permission]
-    /// The same-named skill of a later node in the lineage that this one overrides (`super`).
+    /// `extends`: the name of a skill in a later node of the lineage that this one overrides and
+    /// reaches as `super` (usually its own name); the resolver takes the first such node.
     public var extends: String?
+    /// Its own budgets (`[limits]`), checked when read. The runtime does not apply them yet: every
+    /// script of a node runs under the node's `LuaLimits`.
     public var limits: Limits
     /// The folder holding the manifest.
     public var directory: String
 
+    /// `[limits]` of skill.toml; nil fields are not set.
     public struct Limits: Sendable, Equatable {
+        /// `instructions`: an instruction budget, at least 1.
         public var instructions: Int?
+        /// `memory`: bytes, 1 to ``maxMemory``.
         public var memory: Int?
+        /// `timeout_ms`: milliseconds, 1 to ``maxTimeoutMilliseconds``.
         public var timeoutMilliseconds: Int?
 
         public init(instructions: Int? = nil, memory: Int? = nil, timeoutMilliseconds: Int? = nil) {
@@ -67,6 +81,10 @@ public struct SkillManifest: Sendable, Equatable {
     }
 
     /// Reads `directory/skill.toml`; every problem in it is reported.
+    ///
+    /// Also checks that the entry file is a file inside the folder (symbolic links followed, none
+    /// leading out), so that the lock's hash covers the code that runs.
+    /// - Throws: a ``ManifestError`` with every problem, each with its line and column.
     public static func load(directory: String) throws(ManifestError) -> SkillManifest {
         let (file, text) = try ManifestReader.read("skill.toml", in: directory, what: "skill", hint: "create skill.toml")
         return try parse(text: text, file: file, directory: directory, entryCheck: { ManifestReader.entry($0, in: directory) })

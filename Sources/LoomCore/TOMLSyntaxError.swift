@@ -1,34 +1,58 @@
 /// Why a document is not TOML 1.0, and where: a 1-based line and column (in Unicode scalars), and
 /// the byte offset.
 public struct TOMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong; ``message`` words it.
     public enum Kind: Sendable, Equatable {
+        /// The document is over ``TOMLSyntax/maximumSize``.
         case tooLarge(bytes: Int, limit: Int)
+        /// Tables and arrays nest deeper than ``TOMLSyntax/maximumDepth``.
         case tooDeep(limit: Int)
+        /// A CR not followed by LF.
         case bareCarriageReturn
+        /// A control character TOML does not allow where it was found (a string, a comment).
         case controlCharacter(UInt8, where: String)
+        /// A key was expected.
         case expectedKey
+        /// A value was expected after `=` or in an array.
         case expectedValue
+        /// Something followed a key-value pair or a table header on the same line.
         case expectedNewline(after: String)
+        /// A specific token was expected (a closing bracket, `=`, ...).
         case expected(String)
+        /// A key written as a multi-line string.
         case multilineKey
+        /// A string or array that does not end.
         case unterminated(String)
+        /// An escape sequence TOML does not define.
         case badEscape
+        /// `\u` or `\U` with the wrong digits or a value that is not a Unicode scalar.
         case badUnicodeEscape
+        /// More than two quotes just before the end of a multi-line string.
         case tooManyQuotes
+        /// An inline table spread over lines.
         case newlineInInlineTable
+        /// A comma before an inline table's `}`.
         case trailingCommaInInlineTable
+        /// A bare word where a value belongs (an unquoted string, `True`).
         case notAValue(String)
+        /// A malformed integer or float, and why.
         case badNumber(String)
+        /// A malformed date or time, and why.
         case badDateTime(String)
     }
 
+    /// What is wrong.
     public var kind: Kind
+    /// 1-based line.
     public var line: Int
+    /// 1-based column, in Unicode scalars.
     public var column: Int
+    /// 0-based byte offset in the UTF-8 text.
     public var offset: Int
     /// What is at the position: `'x'`, `a newline`, `the end of the file`.
     public var found: String
 
+    /// Makes an error at a position.
     public init(kind: Kind, line: Int, column: Int, offset: Int, found: String) {
         self.kind = kind
         self.line = line
@@ -73,6 +97,7 @@ public struct TOMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
         return "U+" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
+    /// The problem in words, without the position.
     public var message: String {
         switch kind {
         case .tooLarge(let bytes, let limit): "the document is \(bytes) bytes; at most \(limit) are accepted"
@@ -96,6 +121,7 @@ public struct TOMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
         }
     }
 
+    /// `line:column: message`.
     public var description: String { "\(line):\(column): \(message)" }
 
     /// The error as a diagnostic in `file`.

@@ -4,7 +4,14 @@
 ///
 /// A prerelease version is in the range only if some comparator names a prerelease of the same
 /// `MAJOR.MINOR.PATCH` (npm's rule): `>=1.2.0-beta.1` admits `1.2.0-beta.2` but not `1.3.0-alpha`.
+///
+/// ```swift
+/// let range = try VersionRange("^1.2")                  // >=1.2.0 <2.0.0
+/// range.contains(SemanticVersion(1, 9, 0))              // true
+/// range.contains(SemanticVersion("2.0.0")!)             // false
+/// ```
 public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
+    /// A comparison operator, its raw value as written.
     public enum Operator: String, Sendable, Hashable {
         case equal = "="
         case greater = ">"
@@ -13,10 +20,16 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
         case lessOrEqual = "<="
     }
 
+    /// One operator and version, such as `>=1.2.0`. Ranges are normalized to these: `^1.2` is
+    /// `>=1.2.0 <2.0.0`.
     public struct Comparator: Sendable, Hashable, CustomStringConvertible {
+        /// How `version` bounds the range.
         public var op: Operator
+        /// The bound.
         public var version: SemanticVersion
 
+        /// Whether `v` satisfies this comparator alone, by ``SemanticVersion`` precedence (prereleases not
+        /// treated specially: ``VersionRange/contains(_:)`` applies that rule).
         public func admits(_ v: SemanticVersion) -> Bool {
             switch op {
             case .equal: v == version
@@ -27,6 +40,7 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
             }
         }
 
+        /// The operator and the version, such as `<2.0.0`.
         public var description: String { op.rawValue + version.description }
     }
 
@@ -35,6 +49,8 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
     /// The text it was written as.
     public var text: String
 
+    /// `*`: every release version. Like any range without a prerelease comparator, it admits no
+    /// prerelease.
     public static let any = VersionRange(comparators: [], text: "*")
 
     init(comparators: [Comparator], text: String) {
@@ -42,9 +58,11 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
         self.text = text
     }
 
+    /// The range as it was written (trimmed).
     public var description: String { text }
 
-    /// Parses a range; the error says what is wrong with it.
+    /// Parses a range; the error says what is wrong with it. Empty text is `*`.
+    /// - Throws: ``VersionError/badRange(_:_:)`` with the text and the reason.
     public init(_ text: String) throws(VersionError) {
         let trimmed = text.trimmingSpaces
         var comparators: [Comparator] = []
@@ -58,6 +76,8 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
         self.init(comparators: comparators, text: trimmed)
     }
 
+    /// Whether `v` satisfies every comparator and, when `v` is a prerelease, some comparator names a
+    /// prerelease of the same `MAJOR.MINOR.PATCH`.
     public func contains(_ v: SemanticVersion) -> Bool {
         guard comparators.allSatisfy({ $0.admits(v) }) else { return false }
         if v.isPrerelease {
@@ -170,9 +190,12 @@ public struct VersionRange: Sendable, Hashable, CustomStringConvertible {
 
 /// A version or range that does not parse.
 public enum VersionError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The text is not a full semantic version.
     case badVersion(String)
+    /// The range's text and why it does not parse.
     case badRange(String, String)
 
+    /// The message a user sees, naming the text.
     public var description: String {
         switch self {
         case .badVersion(let v) where SemanticVersion.hasOverlongComponent(v):

@@ -11,7 +11,7 @@ import Synchronization
 /// ```swift
 /// let node = try Node(directory: "Examples/child")
 /// await node.start()
-/// let reply = try await node.ask("finder", ["word": "loom"])
+/// let reply = try await node.ask("finder", ["documents": ["a loom", "a thread"], "word": "loom"])   // {1}
 /// await node.shutdown()
 /// ```
 ///
@@ -55,8 +55,6 @@ public actor Node {
         var lineage = try NodeLoader().lineage(of: path)
         var resolution: Resolution
         if options.testAgent {
-            // `loom test`'s agent uses every capability the lineage's skills provide, when they
-            // all resolve; else none, and `use` in a test says what is missing.
             // `loom test`'s agent uses each capability of the lineage that resolves here (a skill
             // the constitution refuses stays out, and `use` in a test says so).
             let wanted = TestRunner.manifest(for: lineage)

@@ -18,11 +18,13 @@ public protocol NodeStore: Sendable {
 }
 
 /// The node's database: one SQLite file under the node's `.loom/` folder, in WAL mode, with
-/// versioned migrations. Later issues add agent memory to it.
+/// versioned migrations. Agent memory (``MemorySchema``'s tables) lives in it too, and so do the
+/// trust store's `trust_*` tables (LoomBundle's `TrustStore` opens the same file).
 ///
 /// Durability: `synchronous = NORMAL` in WAL mode. A committed transaction survives a crash of the
 /// process; a power cut can lose the last transactions committed before the WAL was synced (never a
-/// corrupt database). Agent state is flushed every few hundred milliseconds and on shutdown.
+/// corrupt database). Agent state is flushed every ``NodeOptions/flushInterval`` (200 ms by
+/// default) and on shutdown.
 public final class SQLiteNodeStore: NodeStore {
     let queue: DatabaseQueue
 

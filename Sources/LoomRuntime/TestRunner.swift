@@ -9,7 +9,9 @@ import LuaKit
 /// its skills with their effective permissions, its agents (reachable with `ask` and `send`), real
 /// memory. A test file of a skill outside any node (the standard `Skills/`) runs in a temporary
 /// node holding that skills folder. The tests run in an agent the runner adds, `__test`, which
-/// uses every capability the node provides; each test is one ask, under the node's deadline.
+/// uses the host capabilities and each capability the lineage's skills provide that resolves
+/// (tried one by one, so a skill the constitution refuses only makes its own `use` fail); each test
+/// is one ask, under the deadline ``timeout``.
 public struct TestRunner: Sendable {
     public enum Status: String, Sendable { case passed, failed, pending }
 

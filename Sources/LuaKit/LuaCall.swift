@@ -42,23 +42,32 @@ public struct LuaCall {
         argumentError(index, "\(expected) expected, got \(index > argumentCount ? "no value" : stack.type(at: index).name)")
     }
 
+    /// The argument at `index` as an integer: an integer, a float with an exact integer value, or a string
+    /// holding one (Lua's `luaL_checkinteger`).
+    /// - Throws: a `runtime` error in Lua's wording when the argument is missing, not a number, or a float
+    ///   with a fractional part ("number has no integer representation").
     public func integer(_ index: Int32) throws(LuaError) -> Int64 {
         if let i = stack.integer(at: index) { return i }
         if stack.type(at: index) == .number { throw argumentError(index, "number has no integer representation") }
         throw typeError(index, expected: "number")
     }
 
+    /// The argument at `index` as a Double: a number, or a string holding one (`luaL_checknumber`).
+    /// - Throws: a `runtime` error in Lua's wording when it is neither.
     public func number(_ index: Int32) throws(LuaError) -> Double {
         guard let d = stack.number(at: index) else { throw typeError(index, expected: "number") }
         return d
     }
 
+    /// The argument at `index`, which must be `true` or `false` (no truthiness: nil is refused).
+    /// - Throws: a `runtime` error in Lua's wording when it is not a boolean.
     public func boolean(_ index: Int32) throws(LuaError) -> Bool {
         guard let b = stack.boolean(at: index) else { throw typeError(index, expected: "boolean") }
         return b
     }
 
-    /// The string argument as text (invalid UTF-8 replaced).
+    /// The string argument as text (invalid UTF-8 replaced by U+FFFD). Unlike Lua's
+    /// `luaL_checkstring`, a number is refused, not converted.
     public func string(_ index: Int32) throws(LuaError) -> String {
         guard let s = stack.string(at: index) else { throw typeError(index, expected: "string") }
         return s
@@ -86,22 +95,28 @@ public struct LuaCall {
         return t
     }
 
+    /// The argument at `index` as an integer, or nil when it is nil or absent; any other value is checked
+    /// as ``integer(_:)`` checks it.
     public func optionalInteger(_ index: Int32) throws(LuaError) -> Int64? {
         isAbsent(index) ? nil : try integer(index)
     }
 
+    /// The argument at `index` as a Double, or nil when it is nil or absent; otherwise as ``number(_:)``.
     public func optionalNumber(_ index: Int32) throws(LuaError) -> Double? {
         isAbsent(index) ? nil : try number(index)
     }
 
+    /// The argument at `index` as text, or nil when it is nil or absent; otherwise as ``string(_:)``.
     public func optionalString(_ index: Int32) throws(LuaError) -> String? {
         isAbsent(index) ? nil : try string(index)
     }
 
+    /// The argument at `index` as a boolean, or nil when it is nil or absent; otherwise as ``boolean(_:)``.
     public func optionalBoolean(_ index: Int32) throws(LuaError) -> Bool? {
         isAbsent(index) ? nil : try boolean(index)
     }
 
+    /// Whether the argument at `index` is nil or was not passed at all.
     public func isAbsent(_ index: Int32) -> Bool {
         let t = stack.type(at: index)
         return t == .nil || t == .none

@@ -27,6 +27,7 @@ extension LuaReadable {
     }
 }
 
+/// Pushed as a Lua integer; read from an integer, an integral float or a numeric string.
 extension Int64: LuaPushable, LuaReadable {
     public func push(onto stack: LuaStack) { stack.push(self) }
     public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Int64 {
@@ -41,6 +42,7 @@ extension Int64: LuaPushable, LuaReadable {
     public static var luaTypeName: String { "integer" }
 }
 
+/// Pushed and read as ``Int64`` (Int is 64-bit on the platforms Loom supports).
 extension Int: LuaPushable, LuaReadable {
     public func push(onto stack: LuaStack) { stack.push(Int64(self)) }
     public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Int {
@@ -49,6 +51,7 @@ extension Int: LuaPushable, LuaReadable {
     public static var luaTypeName: String { "integer" }
 }
 
+/// Pushed as a Lua float; read from any number or numeric string.
 extension Double: LuaPushable, LuaReadable {
     public func push(onto stack: LuaStack) { stack.push(self) }
     public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Double {
@@ -58,6 +61,7 @@ extension Double: LuaPushable, LuaReadable {
     public static var luaTypeName: String { "number" }
 }
 
+/// Read only from a Lua boolean: nil and other values are a `conversion` error, not `false`.
 extension Bool: LuaPushable, LuaReadable {
     public func push(onto stack: LuaStack) { stack.push(self) }
     public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Bool {
@@ -67,6 +71,8 @@ extension Bool: LuaPushable, LuaReadable {
     public static var luaTypeName: String { "boolean" }
 }
 
+/// Pushed as its UTF-8 bytes; read from a Lua string only (numbers are not converted), with invalid
+/// UTF-8 replaced by U+FFFD.
 extension String: LuaPushable, LuaReadable {
     public func push(onto stack: LuaStack) throws(LuaError) { try stack.push(self) }
     public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> String {
@@ -76,6 +82,7 @@ extension String: LuaPushable, LuaReadable {
     public static var luaTypeName: String { "string" }
 }
 
+/// Pushed and read as the exact bytes; read from a Lua string only.
 extension LuaString: LuaPushable, LuaReadable {
     public func push(onto stack: LuaStack) throws(LuaError) { try stack.push(self) }
     public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> LuaString {
@@ -85,6 +92,8 @@ extension LuaString: LuaPushable, LuaReadable {
     public static var luaTypeName: String { "string" }
 }
 
+/// Pushed as a copy (tables built afresh, `.opaque` refused); read as a deep copy under the bounds of
+/// ``LuaStack/value(at:maxDepth:maxBytes:path:)``.
 extension LuaValue: LuaPushable, LuaReadable {
     public func push(onto stack: LuaStack) throws(LuaError) { try stack.push(self) }
     public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> LuaValue {
@@ -93,6 +102,7 @@ extension LuaValue: LuaPushable, LuaReadable {
     public static var luaTypeName: String { "value" }
 }
 
+/// Pushed as a new Lua table; read from a table only, as a deep copy (raw, no metamethods).
 extension LuaTable: LuaPushable, LuaReadable {
     public func push(onto stack: LuaStack) throws(LuaError) { try stack.push(LuaValue.table(self)) }
     public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> LuaTable {
@@ -104,6 +114,7 @@ extension LuaTable: LuaPushable, LuaReadable {
     public static var luaTypeName: String { "table" }
 }
 
+/// `nil` is pushed as Lua's nil.
 extension Optional: LuaPushable where Wrapped: LuaPushable {
     public func push(onto stack: LuaStack) throws(LuaError) {
         switch self {
@@ -113,6 +124,7 @@ extension Optional: LuaPushable where Wrapped: LuaPushable {
     }
 }
 
+/// Lua's nil, or a missing value, reads as `nil`; anything else must read as `Wrapped`.
 extension Optional: LuaReadable where Wrapped: LuaReadable {
     public static func read(from stack: LuaStack, at index: Int32) throws(LuaError) -> Wrapped? {
         let t = stack.type(at: index)

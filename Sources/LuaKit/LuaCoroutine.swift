@@ -25,7 +25,8 @@ public final class LuaCoroutine {
         self.thread = thread
     }
 
-    /// Whether the coroutine can be resumed (fresh or yielded).
+    /// Whether the coroutine has finished (returned or failed) and can no longer be resumed; false
+    /// while it is fresh or suspended in a yield. ``restart(_:)`` makes a finished one fresh again.
     public package(set) var isFinished = false
 
     /// Marks a fresh coroutine as reusable: ``LuaState/runBatch`` resets it before each use.
@@ -33,6 +34,7 @@ public final class LuaCoroutine {
 
     /// Makes a finished coroutine ready to call `function` on its next resume, reusing its Lua
     /// thread (cheaper than a new coroutine).
+    /// - Throws: `state` when the coroutine has not finished or the state is closed.
     public func restart(_ function: LuaRef) throws(LuaError) {
         guard isFinished else { throw LuaError(kind: .state, message: "cannot restart a coroutine that has not finished") }
         let L = try core.open()
@@ -45,6 +47,12 @@ public final class LuaCoroutine {
 
     /// Resumes with `arguments` (for a fresh coroutine: the function's arguments; after a yield: the
     /// results of the yield). A failure finishes the coroutine and throws.
+    ///
+    /// Each resume is an entry under ``LuaState/limits``; nested inside another entry, it shares
+    /// that entry's deadline.
+    /// - Returns: `.yielded` with the values passed to `coroutine.yield`, or `.returned` with the
+    ///   function's results; both copied.
+    /// - Throws: `state` when the coroutine has finished; the script's error otherwise.
     public func resume(_ arguments: [LuaValue] = []) throws(LuaError) -> Outcome {
         try resume(count: Int32(arguments.count)) { stack throws(LuaError) in
             for a in arguments { try stack.push(a) }

@@ -1,6 +1,13 @@
 /// A failed load or call: what kind of failure, where, and the Lua traceback.
 ///
-/// `description` reads like a compiler diagnostic: `chunk:line: message`, then the traceback.
+/// `description` reads like a compiler diagnostic: `chunk:line: message (kind)` (the kind left out
+/// for `runtime`), then the traceback.
+///
+/// ```swift
+/// do { try lua.run("error('boom')", name: "x.lua") } catch {
+///     print(error.kind, error.chunk ?? "", error.line ?? 0, error.message)   // runtime x.lua 1 boom
+/// }
+/// ```
 public struct LuaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong.
     public enum Kind: String, Sendable, Equatable, CaseIterable {
@@ -17,10 +24,14 @@ public struct LuaError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A value could not cross between Lua and Swift (a cycle, a function where data was
         /// expected, a type mismatch when reading a result).
         case conversion
-        /// The state was closed, or is in use by an outer call that does not allow this.
+        /// The state was closed, or is in use by an outer call that does not allow this, a
+        /// ``LuaRef`` was used with another state, a finished coroutine was resumed, or
+        /// ``LuaState/loadFile(_:environment:)`` could not read its file.
         case state
     }
 
+    /// What went wrong. It comes from the VM's stop flag and status, never from the message text, so a
+    /// script cannot fake a `timeout` or `budget`.
     public var kind: Kind
     /// The message without the `chunk:line:` prefix.
     public var message: String
@@ -31,6 +42,7 @@ public struct LuaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Lua's stack traceback at the point of the error, when there is one.
     public var traceback: String?
 
+    /// Makes an error; host functions throw one to raise a Lua error with exactly `message`.
     public init(kind: Kind, message: String, chunk: String? = nil, line: Int? = nil, traceback: String? = nil) {
         self.kind = kind
         self.message = message
@@ -52,6 +64,7 @@ public struct LuaError: Error, Sendable, Equatable, CustomStringConvertible {
         return s
     }
 
+    /// ``summary``, then the traceback on the following lines when there is one.
     public var description: String {
         guard let traceback, !traceback.isEmpty else { return summary }
         return summary + "\n" + traceback

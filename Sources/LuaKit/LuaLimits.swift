@@ -11,6 +11,11 @@ public struct LuaLimits: Sendable, Equatable {
     /// until it passes.
     public var instructions: Int?
 
+    /// Makes limits; a nil argument turns that limit off.
+    /// - Parameters:
+    ///   - timeout: the wall-clock deadline of each entry.
+    ///   - memory: the cap in bytes on everything the VM allocates.
+    ///   - instructions: the instruction budget of each entry, counted in steps of 1,000 instructions.
     public init(timeout: Duration? = .seconds(1), memory: Int? = 64 << 20, instructions: Int? = nil) {
         self.timeout = timeout
         self.memory = memory

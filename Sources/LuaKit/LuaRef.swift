@@ -4,7 +4,14 @@ internal import CLuaShim
 ///
 /// A `LuaRef` keeps functions, tables and other values alive across calls. It belongs to the
 /// isolation domain of its ``LuaState``; it is not `Sendable`. Using it after the state closed
-/// throws a `state` error.
+/// throws a `state` error. Its registry slot is freed when the reference is deinitialized.
+///
+/// ```swift
+/// let module = try lua.load("return { greet = function(n) return 'hi ' .. n end }", name: "m.lua")
+///     .callRef()                                      // keep the table, not a copy
+/// let greet = try module.ref("greet")
+/// let text = try greet.call("Ada", as: String.self)    // "hi Ada"
+/// ```
 public final class LuaRef {
     package let core: LuaCore
     package let ref: Int32
@@ -30,6 +37,8 @@ public final class LuaRef {
     package func push(_ L: OpaquePointer) { _ = loom_rawgeti_registry(L, ref) }
 
     /// A deep copy of the referenced value (tables read raw). `path` names it in conversion errors.
+    /// - Throws: `conversion` for a cycle, nesting past 100 levels or a copy past the VM's bound
+    ///   (see ``LuaStack/value(at:maxDepth:maxBytes:path:)``); `state` when the state is closed.
     public func value(path: String = "value") throws(LuaError) -> LuaValue {
         let L = try core.open()
         push(L)
@@ -37,7 +46,8 @@ public final class LuaRef {
         return try LuaStack(L).value(at: -1, path: path)
     }
 
-    /// Raw `value[key]` as a reference, or nil when absent (no metamethods run).
+    /// Raw `value[key]` as a reference, or nil when the key is absent or the value is not a table
+    /// (no metamethods run).
     public func rawRef(_ key: String) throws(LuaError) -> LuaRef? {
         let L = try core.open()
         let base = lua_gettop(L)
@@ -59,6 +69,12 @@ public final class LuaRef {
     // MARK: Calls
 
     /// Calls the value with the arguments, under the state's limits; returns every result.
+    ///
+    /// Arguments are pushed as copies and results are copied out
+    /// (``LuaStack/value(at:maxDepth:maxBytes:path:)``), so this is the convenient path, not the
+    /// fastest: see ``call(_:as:)``.
+    /// - Throws: the script's error (`runtime`, `timeout`, `budget`, `memory`), `conversion` when an
+    ///   argument is `.opaque` or a result cannot be copied, `state` when the state is closed.
     @discardableResult
     public func call(_ arguments: LuaValue...) throws(LuaError) -> [LuaValue] {
         try call(arguments: arguments)
@@ -91,6 +107,10 @@ public final class LuaRef {
     /// Calls the value with typed arguments and reads one typed result, without building
     /// ``LuaValue``s on the way. The fast path.
     ///
+    /// A missing result reads as Lua's nil, so ask for an `Optional` when the function may return
+    /// nothing. Up to three arguments go through fixed-arity overloads that specialize fully.
+    /// - Throws: the script's error; `conversion` ("result: ...") when the first result is not an `R`.
+    ///
     /// ```swift
     /// let sum = try add.call(2, 3, as: Int64.self)
     /// ```
@@ -118,11 +138,13 @@ public final class LuaRef {
     // Fixed arities: plain generics specialize fully, where parameter packs still go through
     // witness tables. They behave exactly like the variadic form above.
 
+    /// Calls the value with no arguments and reads its first result as `R`; see ``call(_:as:)``.
     public func call<R: LuaReadable>(as result: R.Type) throws(LuaError) -> R {
         let (L, base) = try begin()
         return try finish(L, base: base, count: 0)
     }
 
+    /// Calls the value with one typed argument and reads its first result as `R`.
     public func call<A: LuaPushable, R: LuaReadable>(_ a: A, as result: R.Type) throws(LuaError) -> R {
         let (L, base) = try begin()
         let stack = LuaStack(L)
@@ -130,6 +152,7 @@ public final class LuaRef {
         return try finish(L, base: base, count: 1)
     }
 
+    /// Calls the value with two typed arguments and reads its first result as `R`.
     public func call<A: LuaPushable, B: LuaPushable, R: LuaReadable>(_ a: A, _ b: B, as result: R.Type) throws(LuaError) -> R {
         let (L, base) = try begin()
         let stack = LuaStack(L)
@@ -143,6 +166,7 @@ public final class LuaRef {
         return try finish(L, base: base, count: 2)
     }
 
+    /// Calls the value with three typed arguments and reads its first result as `R`.
     public func call<A: LuaPushable, B: LuaPushable, C: LuaPushable, R: LuaReadable>(
         _ a: A, _ b: B, _ c: C, as result: R.Type
     ) throws(LuaError) -> R {
@@ -192,7 +216,9 @@ public final class LuaRef {
 
     // MARK: Fields
 
-    /// `value[key]`, with metamethods, under the state's limits.
+    /// `value[key]`, with metamethods, under the state's limits, copied.
+    /// - Throws: the error an `__index` metamethod raises, or indexing a value that cannot be
+    ///   indexed (`runtime`); `conversion` when the field cannot be copied.
     public func get(_ key: String) throws(LuaError) -> LuaValue {
         let L = try core.open()
         let base = lua_gettop(L)
@@ -203,7 +229,8 @@ public final class LuaRef {
         return try LuaStack(L).value(at: -1)
     }
 
-    /// A reference to `value[key]` (for functions and tables you want to keep using).
+    /// A reference to `value[key]`, with metamethods (for functions and tables you want to keep
+    /// using); a missing key gives a reference to nil.
     public func ref(_ key: String) throws(LuaError) -> LuaRef {
         let L = try core.open()
         let base = lua_gettop(L)
@@ -215,6 +242,7 @@ public final class LuaRef {
     }
 
     /// Raw `value[key] = value` (no metamethods). The referenced value must be a table.
+    /// - Throws: `conversion` when it is not a table or `value` is `.opaque`; `memory`.
     public func set(_ key: String, _ value: LuaValue) throws(LuaError) {
         try store(into: "'\(key)'", push: { stack throws(LuaError) in try stack.push(value) },
                   assign: { L in key.withCString { loom_setfield_p(L, -2, $0) } })

@@ -1,10 +1,12 @@
 internal import CLuaShim
 
-/// The Lua type of a stack slot.
+/// The Lua type of a stack slot. Raw values are Lua's `LUA_T*` constants (`LUA_TNONE` is -1).
 public enum LuaType: Int32, Sendable {
+    /// An index past the top of the stack (an argument that was not passed).
     case none = -1
     case `nil` = 0
     case boolean = 1
+    /// A raw C pointer; Lua calls it "userdata" too.
     case lightUserdata = 2
     case number = 3
     case string = 4
@@ -41,6 +43,7 @@ public struct LuaStack {
     /// The number of values on the stack (in a host function: the number of arguments).
     public var top: Int32 { lua_gettop(L) }
 
+    /// The type of the value at `index` (negative indices count from the top); `.none` past the top.
     public func type(at index: Int32) -> LuaType { LuaType(rawValue: lua_type(L, index)) ?? .none }
 
     /// Makes room for `n` more values; throws when the stack cannot grow.
@@ -50,25 +53,38 @@ public struct LuaStack {
         }
     }
 
+    /// Removes the top `n` values. The caller must not pop more than the stack holds.
     public func pop(_ n: Int32 = 1) { loom_pop(L, n) }
+    /// Sets the stack's size to `n` values, dropping the values above or filling with nil.
     public func setTop(_ n: Int32) { lua_settop(L, n) }
 
     // MARK: Pushing
 
+    /// Pushes nil. Like every push of a scalar, it needs a free slot: call ``reserve(_:)`` for more than
+    /// the 20 slots Lua guarantees to a C function.
     public func pushNil() { lua_pushnil(L) }
+    /// Pushes a boolean.
     public func push(_ b: Bool) { lua_pushboolean(L, b ? 1 : 0) }
+    /// Pushes an integer.
     public func push(_ i: Int64) { lua_pushinteger(L, i) }
+    /// Pushes a float.
     public func push(_ d: Double) { lua_pushnumber(L, d) }
 
+    /// Pushes the bytes as a Lua string (copied).
+    /// - Throws: `memory` when the VM's cap refuses the string.
     public func push(bytes: UnsafeRawBufferPointer) throws(LuaError) {
         try check(LuaStack.withChars(bytes) { loom_pushlstring_p(L, $0, $1) })
     }
 
+    /// Pushes the string's UTF-8 bytes as a Lua string.
+    /// - Throws: `memory` when the VM's cap refuses the string.
     public func push(_ s: String) throws(LuaError) {
         var s = s
         try check(s.withUTF8 { buffer in LuaStack.withChars(UnsafeRawBufferPointer(buffer)) { loom_pushlstring_p(L, $0, $1) } })
     }
 
+    /// Pushes the exact bytes as a Lua string.
+    /// - Throws: `memory` when the VM's cap refuses the string.
     public func push(_ s: LuaString) throws(LuaError) {
         try check(s.bytes.withUnsafeBytes { buffer in LuaStack.withChars(buffer) { loom_pushlstring_p(L, $0, $1) } })
     }
@@ -106,6 +122,7 @@ public struct LuaStack {
         }
     }
 
+    /// Pushes a copy of the value at `index` (for a table or function: the same object).
     public func pushValue(at index: Int32) { lua_pushvalue(L, index) }
 
     // MARK: Reading

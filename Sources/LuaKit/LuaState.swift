@@ -4,14 +4,23 @@ import Foundation
 /// One Lua 5.4 virtual machine, with its budgets and its sandbox.
 ///
 /// A `LuaState` is not `Sendable`: it belongs to one isolation domain (in Loom, a node's actor),
-/// and only that domain touches the VM. Every entry into Lua runs under a traceback handler, the
-/// deadline and optional instruction budget of ``limits``, and the memory cap.
+/// and only that domain touches the VM. Every entry into Lua (a call, a resume, a compile) runs
+/// under a traceback handler, the deadline and optional instruction budget of ``limits``, and the
+/// memory cap; a failure comes back as a thrown ``LuaError`` and the state stays usable.
 ///
 /// ```swift
-/// let lua = try LuaState()
-/// let chunk = try lua.load("return 1 + 2", name: "example.lua")
-/// let sum = try chunk.call(as: Int64.self)           // 3
+/// let lua = try LuaState(limits: LuaLimits(timeout: .milliseconds(200)))
+/// let env = try lua.newEnvironment()
+/// try lua.register("add", in: env) { call in
+///     try call.results(try call.integer(1) + call.integer(2))
+/// }
+/// let chunk = try lua.load("return add(...)", name: "example.lua", environment: .table(env))
+/// let sum = try chunk.call(Int64(2), Int64(3), as: Int64.self)   // 5
 /// ```
+///
+/// Values obtained from the state (``LuaRef``, ``LuaCoroutine``) share its isolation domain and
+/// fail with a `state` error once it is closed. The VM closes on ``close()``, or when the state and
+/// every reference into it are gone.
 ///
 /// Chunks loaded with the default ``Environment/sandbox`` each get a fresh environment built from an
 /// allowlist (see `docs/lua-api.md`). The state's own global table, with the full base library, is
@@ -37,8 +46,11 @@ public final class LuaState {
         didSet { apply(limits) }
     }
 
-    /// Creates a VM with the given limits. Throws `memory` when the cap is too small for the
-    /// standard libraries (about 40 KB).
+    /// Creates a VM with the given limits, its standard libraries and its sandbox built.
+    ///
+    /// The VM joins the process's watchdog thread (started with the first state), which enforces
+    /// every entry's deadline.
+    /// - Throws: `memory` when the memory cap is too small to build the libraries and the sandbox.
     public init(limits: LuaLimits = .standard) throws(LuaError) {
         _ = HostFunctionBox.installCallbacks
         guard let L = loom_newstate(limits.memory.map { max(0, $0) } ?? 0) else {
@@ -80,11 +92,14 @@ public final class LuaState {
     ///   - source: the text.
     ///   - name: the chunk name used in messages and tracebacks, usually the file path.
     ///   - environment: where its globals live; a fresh sandbox by default.
+    /// - Returns: the compiled chunk, a function to ``LuaRef/call(_:)`` (loading runs nothing).
+    /// - Throws: `syntax` for invalid Lua (with the chunk and line) or a binary chunk; `timeout` or
+    ///   `budget` when compiling runs past the deadline or budget (compiling is an entry); `memory`.
     public func load(_ source: String, name: String, environment: Environment = .sandbox) throws(LuaError) -> LuaRef {
         try load(bytes: Array(source.utf8), name: name, environment: environment)
     }
 
-    /// Compiles Lua source given as bytes.
+    /// Compiles Lua source given as bytes (which need not be UTF-8), as ``load(_:name:environment:)``.
     public func load(bytes: [UInt8], name: String, environment: Environment = .sandbox) throws(LuaError) -> LuaRef {
         let L = try core.open()
         let base = lua_gettop(L)
@@ -110,7 +125,8 @@ public final class LuaState {
         return try core.popRef()
     }
 
-    /// Reads and compiles a Lua file; the chunk is named by its path.
+    /// Reads and compiles a Lua file; the chunk is named by its path, as given.
+    /// - Throws: `state` when the file cannot be read; otherwise as ``load(_:name:environment:)``.
     public func loadFile(_ path: String, environment: Environment = .sandbox) throws(LuaError) -> LuaRef {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LuaError(kind: .state, message: "cannot read \(path): no such file or not readable", chunk: path)
@@ -118,7 +134,8 @@ public final class LuaState {
         return try load(bytes: Array(data), name: path, environment: environment)
     }
 
-    /// Loads and runs a chunk in a fresh sandbox environment; returns its results.
+    /// Loads and runs a chunk (in a fresh sandbox environment unless `environment` says otherwise)
+    /// and returns its results as copies.
     @discardableResult
     public func run(_ source: String, name: String = "chunk", environment: Environment = .sandbox) throws(LuaError) -> [LuaValue] {
         try load(source, name: name, environment: environment).call()
@@ -170,6 +187,7 @@ public final class LuaState {
     }
 
     /// Makes a host function and sets it as `name` in `environment`.
+    /// - Throws: `conversion` when `environment` is not a table; `memory`.
     public func register(_ name: String, in environment: LuaRef, _ body: @escaping HostFunction) throws(LuaError) {
         try environment.set(name, function(name, body))
     }

@@ -5,9 +5,13 @@ public struct LuaString: Sendable, Hashable, Comparable, ExpressibleByStringLite
     /// The bytes, exactly as Lua holds them.
     public var bytes: [UInt8]
 
+    /// Wraps the bytes as they are.
     public init(bytes: [UInt8]) { self.bytes = bytes }
+    /// Copies the bytes of any byte sequence.
     public init<S: Sequence>(_ bytes: S) where S.Element == UInt8 { self.bytes = Array(bytes) }
+    /// The UTF-8 bytes of `string`.
     public init(_ string: String) { self.bytes = Array(string.utf8) }
+    /// The UTF-8 bytes of the literal.
     public init(stringLiteral value: String) { self.init(value) }
 
     /// The bytes as a String when they are valid UTF-8, else nil.
@@ -50,6 +54,7 @@ public struct LuaString: Sendable, Hashable, Comparable, ExpressibleByStringLite
         return "\\" + String(repeating: "0", count: 3 - digits.count) + digits
     }
 
+    /// Byte-wise lexicographic order, as Lua compares strings in the C locale.
     public static func < (a: LuaString, b: LuaString) -> Bool {
         a.bytes.lexicographicallyPrecedes(b.bytes)
     }

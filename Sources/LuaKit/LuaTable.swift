@@ -2,22 +2,36 @@
 ///
 /// Keys follow Lua's rules: a float key with an integer value is the integer key, and nil is
 /// never a key. Setting a value to nil removes the key.
+///
+/// ```swift
+/// var t = LuaTable(array: ["a", "b"])
+/// t["name"] = "loom"
+/// t[3] = "c"                       // continues the sequence: array is ["a", "b", "c"]
+/// t[2.0] = nil                     // 2.0 is the key 2: array is ["a"], 3 moves to hash
+/// ```
+///
+/// A `LuaTable` is a value: it does not alias the Lua table it was copied from.
 public struct LuaTable: Sendable, Hashable, CustomDebugStringConvertible {
     /// `t[1]` to `t[array.count]`, none of them nil.
     public private(set) var array: [LuaValue]
     /// Every other key.
     public private(set) var hash: [LuaValue: LuaValue]
 
+    /// An empty table.
     public init() {
         array = []
         hash = [:]
     }
 
+    /// The sequence `{array[0], array[1], ...}`, keyed from 1. A nil element ends the sequence there:
+    /// later elements move to ``hash``, as they would in Lua.
     public init(array: [LuaValue]) {
         self.init()
         for (i, v) in array.enumerated() { self[.integer(Int64(i + 1))] = v }
     }
 
+    /// A table of the given pairs, keys normalized as the `LuaValue` subscript does; nil keys and
+    /// values are dropped.
     public init(_ pairs: [LuaValue: LuaValue]) {
         self.init()
         for (k, v) in pairs { self[k] = v }
@@ -25,6 +39,7 @@ public struct LuaTable: Sendable, Hashable, CustomDebugStringConvertible {
 
     /// The number of keys.
     public var count: Int { array.count + hash.count }
+    /// Whether the table has no keys.
     public var isEmpty: Bool { count == 0 }
 
     /// Lua's key normalisation: floats with an exact integer value become integers.
@@ -33,6 +48,9 @@ public struct LuaTable: Sendable, Hashable, CustomDebugStringConvertible {
         return key
     }
 
+    /// `t[key]`, raw: nil for a missing key. Setting nil removes the key; setting under a nil or NaN key
+    /// does nothing (Lua would raise). Keys continuing the sequence move between ``array`` and ``hash``
+    /// so that ``array`` is always the longest prefix `1...n` without nil.
     public subscript(key: LuaValue) -> LuaValue {
         get {
             let key = LuaTable.normalize(key)
@@ -70,11 +88,13 @@ public struct LuaTable: Sendable, Hashable, CustomDebugStringConvertible {
         }
     }
 
+    /// `t[key]` for a string key.
     public subscript(key: String) -> LuaValue {
         get { self[.string(LuaString(key))] }
         set { self[.string(LuaString(key))] = newValue }
     }
 
+    /// `t[index]` for an integer key.
     public subscript(index: Int) -> LuaValue {
         get { self[.integer(Int64(index))] }
         set { self[.integer(Int64(index))] = newValue }
@@ -124,6 +144,8 @@ public struct LuaTable: Sendable, Hashable, CustomDebugStringConvertible {
         return i < f || (i == f && d > floor)
     }
 
+    /// A Lua table constructor: the sequence first, then the other keys in ``entries`` order, identifiers
+    /// as `name = value` and other keys as `[key] = value`.
     public var debugDescription: String {
         if isEmpty { return "{}" }
         var parts: [String] = array.map(\.debugDescription)

@@ -13,9 +13,13 @@
 /// | 5 | string | length as an unsigned LEB128, then the bytes |
 /// | 6 | table | entry count as an unsigned LEB128, then each key and value |
 public enum LuaValueCodec: Sendable {
+    /// Why a value could not be encoded or decoded, in words fit for a user.
     public struct Failure: Error, Sendable, CustomStringConvertible {
+        /// The reason, naming the path of the offending value when encoding.
         public var message: String
+        /// Makes a failure with `message`.
         public init(_ message: String) { self.message = message }
+        /// The message.
         public var description: String { message }
     }
 
@@ -58,7 +62,9 @@ public enum LuaValueCodec: Sendable {
         } while n != 0
     }
 
-    /// Reads one value at `at`, advancing it.
+    /// Reads one value at `at`, advancing it past the value.
+    /// - Throws: a ``Failure`` for bytes that end early, an unknown tag, a length past the end, or
+    ///   tables nested 200 deep.
     public static func decode(_ b: [UInt8], at: inout Int, depth: Int = 0) throws(Failure) -> LuaValue {
         guard depth < 200 else { throw Failure("stored value nests deeper than 200 tables") }
         guard at < b.count else { throw Failure("stored value ends early") }
