@@ -1,13 +1,13 @@
 import Foundation
 public import GRDB
+import Synchronization
 
 /// Memories in SQLite (GRDB), with FTS5 ranking. Shares the node's database writer.
-public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
+public final class SQLiteMemoryStore: MemoryStore, Sendable {
     let writer: any DatabaseWriter
     /// Recall marks memories used without a write of its own: the marks wait here (id -> last use,
     /// uses) and reach the table with the next write, or ``flushUsage()``. Reads add them in.
-    private let usage = NSLock()
-    private var pendingUsage: [Int64: (last: Double, count: Int)] = [:]
+    private let pendingUsage = Mutex<[Int64: (last: Double, count: Int)]>([:])
     public let ranking: Ranking
     /// Candidates read from the index before the final scoring.
     let candidates = 64
@@ -148,7 +148,7 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
                 return RecalledMemory(memory: Self.memory(row), score: c.score, relevance: c.relevance, recency: c.recency)
             }
         }
-        return usage.withLock {
+        return pendingUsage.withLock { pendingUsage in
             found.map { r in
                 var r = r
                 let pending = pendingUsage[r.memory.id]
@@ -169,9 +169,9 @@ public final class SQLiteMemoryStore: MemoryStore, @unchecked Sendable {
 
     /// Inside a write transaction: applies and clears the pending recall marks.
     func writeUsage(_ db: Database) throws {
-        let marks = usage.withLock { () -> [Int64: (last: Double, count: Int)] in
-            defer { pendingUsage.removeAll() }
-            return pendingUsage
+        let marks = pendingUsage.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
         }
         guard !marks.isEmpty else { return }
         let update = try db.cachedStatement(sql: "UPDATE memory SET last_used = MAX(COALESCE(last_used, 0), ?), use_count = use_count + ? WHERE id = ?")

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Glibc
+import Synchronization
 
 /// Read-only access to the folders a node grants (`fs.read@1`).
 ///
@@ -8,7 +9,7 @@ import Glibc
 /// absolute, may not contain `..`, a backslash or a NUL, and may not leave its root through a
 /// symbolic link: every path is resolved with `realpath` and must stay under the root's own real
 /// path. Listings skip `.git`, `.build*` and whatever the `.gitignore` files in the tree ignore.
-public final class FileAccess: @unchecked Sendable {
+public final class FileAccess: Sendable {
     public struct Limits: Sendable {
         /// The largest file `read` returns.
         public var maxFileBytes = 8 << 20
@@ -27,7 +28,8 @@ public final class FileAccess: @unchecked Sendable {
     /// Root name -> its real absolute path.
     public let roots: [String: String]
     public let limits: Limits
-    private var hashes: [String: (stamp: [Int], hex: String)] = [:]
+    /// Real path -> the file's stamp (device, inode, size, mtime) when hashed, and its SHA-256.
+    private let hashes = Mutex<[String: (stamp: [Int], hex: String)]>([:])
 
     /// `roots` maps names to folders; each must exist. Throws ``FileAccessError`` naming a bad root.
     public init(roots: [String: String], limits: Limits = Limits()) throws(FileAccessError) {
@@ -127,10 +129,10 @@ public final class FileAccess: @unchecked Sendable {
         var st = stat()
         guard statPath(real, &st) == 0 else { throw FileAccessError("'\(path)': cannot stat") }
         let stamp = [Int(st.st_size), Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec), Int(st.st_ino)]
-        if let known = hashes[real], known.stamp == stamp { return known.hex }
+        if let known = hashes.withLock({ $0[real] }), known.stamp == stamp { return known.hex }
         let bytes = try read(path)
         let hex = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        hashes[real] = (stamp, hex)
+        hashes.withLock { $0[real] = (stamp, hex) }
         return hex
     }
 

@@ -3,7 +3,7 @@ internal import CLuaShim
 package import LuaKit
 
 /// Plain values described flat, built in Lua by one protected call (see ``LuaState/runBatch``).
-package struct LuaValueList: @unchecked Sendable {
+package struct LuaValueList: Sendable {
     var ops: [LoomValueOp] = []
     var arena: [UInt8] = []
     package private(set) var count = 0

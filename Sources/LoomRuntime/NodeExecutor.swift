@@ -5,7 +5,7 @@ import Dispatch
 /// Lua runs synchronously for up to its deadline. On the shared cooperative pool (two threads on a
 /// two-core machine) two busy nodes would stall every other task of the process; on its own queue a
 /// node only ever holds a dispatch worker thread, and the cooperative pool stays free.
-final class NodeExecutor: SerialExecutor, @unchecked Sendable {
+final class NodeExecutor: SerialExecutor, Sendable {
     private let queue: DispatchQueue
 
     init(label: String) {
