@@ -5,7 +5,9 @@
  * shared) and appends it to one ring of the node's pending messages, in order. Delivery runs in C:
  * for each message whose receiver is ready (idle, active, nothing older waiting for it on the
  * host's side), it resets a reusable coroutine, pushes the handler, the copy and the sender's name,
- * and resumes it as its own entry under the deadline. A message never becomes a host value on
+ * and resumes it. One delivery call is one entry into Lua (loom_entry_open), and the deadline and
+ * instruction budget are renewed before each handler (loom_entry_renew), so each handler gets the
+ * whole budget and the watchdog stops only the one running. A message never becomes a host value on
  * this path. The host decides readiness and is asked only when a receiver is not ready (the
  * message is then handed over, "diverted"), and when a handler yields or fails.
  */
