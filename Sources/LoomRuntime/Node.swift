@@ -55,8 +55,8 @@ public actor Node {
         // The one way to open a node (NodePlan): lineage, loom.lock's pins, resolution. `loom test`'s
         // agent uses each capability of the lineage that resolves here (a skill the constitution
         // refuses stays out, and `use` in a test says so).
-        let plan = try NodePlan(directory: path, locked: options.locked,
-                                extraAgent: options.testAgent ? TestRunner.extraAgent : nil)
+        let testAgent: ((Lineage) -> NodePlan.ExtraAgent)? = options.testAgent ? { TestRunner.extraAgent($0) } : nil
+        let plan = try NodePlan(directory: path, locked: options.locked, extraAgent: testAgent)
         for warning in plan.warnings { logger.warning("\(warning)") }
         let lineage = plan.lineage, resolution = plan.resolution
         let dir = lineage.root.manifest.directory

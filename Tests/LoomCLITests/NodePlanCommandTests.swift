@@ -45,6 +45,15 @@ struct NodePlanCommandTests {
         #expect(loose.stderr.contains("greet@1: files changed"))
         #expect(try Data(contentsOf: lock) == bytes)
 
+        // loom test --locked: the test's node does not load.
+        try FileManager.default.createDirectory(at: node.appendingPathComponent("tests"), withIntermediateDirectories: true)
+        try "describe(\"greet\", function() it(\"runs\", function() end) end)\n"
+            .write(to: node.appendingPathComponent("tests/greet.lua"), atomically: true, encoding: .utf8)
+        #expect(try LoomProcess.run(["test", node.path]).status == 0)
+        let test = try LoomProcess.run(["test", node.path, "--locked"])
+        #expect(test.status == 1)
+        #expect((test.stdout + test.stderr).contains("greet@1: files changed"), "\(test.stdout)\(test.stderr)")
+
         // A capability added since the lock: named too.
         try "name = \"hello\"\nuses = [\"greet@1\", \"clock@1\", \"extra@1\"]\n"
             .write(to: node.appendingPathComponent("agents/hello/agent.toml"), atomically: true, encoding: .utf8)
