@@ -94,8 +94,8 @@ public struct NodePlan: Sendable {
     /// What to tell the user about the plan: a lock that differs from the resolution.
     public var warnings: [String] {
         guard !lockDifferences.isEmpty else { return [] }
-        return ["\(lockPath) is out of date (it was not changed; the providers it locks that are still valid were kept; "
-            + "run `loom resolve` to update it, or pass --locked to refuse to run):\n"
+        return ["\(lockPath) is out of date; its still-valid providers were kept and the file was not changed "
+            + "(`loom resolve` updates it; --locked refuses a lock that differs):\n"
             + lockDifferences.map { "  - " + $0 }.joined(separator: "\n")]
     }
 
