@@ -195,7 +195,8 @@ extension TestRunner {
         }.joined(separator: "\n")
     }
 
-    static let hostCapabilities: [CapabilityRef] = ["log@1", "clock@1", "messaging@1", "memory@1", "fs.read@1"].compactMap { try? CapabilityRef($0) }
+    /// The host capabilities this version of Loom implements (log, clock, messaging, memory, fs.read).
+    static let hostCapabilities: [CapabilityRef] = HostCapabilities.standard.implementedKeys.compactMap { try? CapabilityRef($0) }
 
     /// The test agent for ``NodePlan``: the host capabilities, and each capability of the lineage that resolves.
     static func extraAgent(_ lineage: Lineage) -> NodePlan.ExtraAgent {
