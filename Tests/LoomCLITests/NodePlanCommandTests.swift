@@ -54,6 +54,11 @@ struct NodePlanCommandTests {
         #expect(test.status == 1)
         #expect((test.stdout + test.stderr).contains("greet@1: files changed"), "\(test.stdout)\(test.stderr)")
 
+        // loom audit --locked: the audit node does not open.
+        let audit = try LoomProcess.run(["audit", node.appendingPathComponent("tests").path, "--node", node.path, "--locked"])
+        #expect(audit.status == 1)
+        #expect(audit.stderr.contains("error: loom.lock would change (--locked):\n  - greet@1: files changed"), "\(audit.stderr)")
+
         // A capability added since the lock: named too.
         try "name = \"hello\"\nuses = [\"greet@1\", \"clock@1\", \"extra@1\"]\n"
             .write(to: node.appendingPathComponent("agents/hello/agent.toml"), atomically: true, encoding: .utf8)
