@@ -46,6 +46,8 @@ public struct Audit: Sendable {
     public var output: String
     /// Whether auditors may reuse the per-file results they remember.
     public var reuse = true
+    /// Fail when the audit node's loom.lock is missing or differs from its resolution.
+    public var locked = false
     /// A node store to use instead of the node's own database (tests).
     public var store: (any NodeStore)?
 
@@ -70,6 +72,7 @@ public struct Audit: Sendable {
         options.askTimeout = .seconds(600)
         // The audit has its report when the task returns; nothing after it is waited for.
         options.shutdownGrace = .zero
+        options.locked = locked
         options.idleTime = .seconds(3600)
         options.hostInbox = { agent, message in
             guard let t = message.table else { return }

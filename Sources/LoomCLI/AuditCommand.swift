@@ -28,6 +28,9 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: "Where to write AUDIT.md and audit.json (default: NODE/.loom/audit).")
     var out: String?
 
+    @Flag(help: "Fail, naming each difference, when the node's loom.lock is missing or differs from what resolution gives now.")
+    var locked = false
+
     @Flag(help: "Analyse every file again instead of reusing remembered results.")
     var fresh = false
 
@@ -38,6 +41,7 @@ struct AuditCommand: AsyncParsableCommand {
         }
         var audit = Audit(node: nodeDirectory, tree: path, output: out ?? Paths.join(nodeDirectory, ".loom/audit"))
         audit.reuse = !fresh
+        audit.locked = locked
         let display = ProgressDisplay(live: isatty(STDERR_FILENO) != 0)
         printError("auditing \(URL(fileURLWithPath: path).standardizedFileURL.path) with node \(nodeDirectory)")
         let result: Audit.Result

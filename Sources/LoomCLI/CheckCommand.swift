@@ -7,8 +7,10 @@ import LuaKit
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate every manifest under PATH and compile every Lua file without running it.",
-        discussion: "Prints every problem as file:line:col: error: message, and exits 1 if there is any."
+        abstract: "Validate every manifest under PATH and compile every Lua file without running it; resolve PATH if it is a node.",
+        discussion: """
+            Prints every problem as file:line:col: error: message, and exits 1 if there is any. When PATH is             a node's folder and its manifests are valid, the node is also opened as `loom run` opens it             (lineage, loom.lock, resolution), so that a capability no skill provides, or one this version             of Loom does not implement, is reported here.
+            """
     )
 
     @Argument(help: "A folder or a file (default: the current folder).")
@@ -19,7 +21,8 @@ struct CheckCommand: ParsableCommand {
             printError("error: \(path): no such file or folder")
             throw ExitCode(2)
         }
-        let (diagnostics, lua, manifests) = Self.check(path: path)
+        var (diagnostics, lua, manifests) = Self.check(path: path)
+        if diagnostics.isEmpty { diagnostics = Self.resolve(node: path) }
         for d in diagnostics { printError(d.description) }
         if diagnostics.isEmpty {
             print("ok: \(manifests) manifest(s) and \(lua) Lua file(s) under \(path)")
@@ -51,5 +54,26 @@ struct CheckCommand: ParsableCommand {
             }
         }
         return (diagnostics, luaFiles, manifests)
+    }
+
+    /// The resolution problems of the node in `path` (none when `path` is not a node folder), each
+    /// at the manifest that causes it.
+    static func resolve(node path: String) -> [Diagnostic] {
+        let nodeFile = Paths.join(path, "node.toml")
+        guard FileManager.default.fileExists(atPath: nodeFile) else { return [] }
+        do {
+            let plan = try NodePlan(directory: path)
+            for warning in plan.warnings { printError("warning: \(warning)") }
+            return []
+        } catch {
+            switch error.reason {
+            case .resolution(let e, _):
+                return e.failures.map { Diagnostic(file: $0.file ?? nodeFile, message: $0.message) }
+            case .lockFile(let e):
+                return e.diagnostics
+            default:
+                return [Diagnostic(file: nodeFile, message: error.description)]
+            }
+        }
     }
 }

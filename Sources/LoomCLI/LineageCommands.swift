@@ -4,15 +4,34 @@ import LoomBundle
 import LoomCore
 import LoomRuntime
 
-/// Loads a node's lineage, printing the error and exiting 1 when it cannot.
-func loadLineage(_ node: String) throws -> Lineage {
+/// Opens a node's plan (lineage, loom.lock's pins, resolution), printing the error and exiting 1
+/// when it cannot. With `tolerate`, a failed resolution is returned instead, with its lineage; with
+/// `warn`, a loom.lock that differs from the resolution is a warning on standard error.
+func loadPlan(_ node: String, locked: Bool = false, tolerate: Bool = false, warn: Bool = true) throws -> Result<NodePlan, NodePlanError> {
     do {
         // Installed bundles must be as their publishers signed them before their manifests are read.
         try InstalledBundles.check(node: node)
-        return try NodeLoader().lineage(of: node)
+        let plan = try NodePlan(directory: node, locked: locked)
+        if warn { for warning in plan.warnings { printError("warning: \(warning)") } }
+        return .success(plan)
+    } catch let error as NodePlanError where tolerate && error.kind == .resolution {
+        return .failure(error)
+    } catch let error as NodePlanError where error.kind == .lockFile {
+        printError(error.description)   // file:line:col: error: ...
+        throw ExitCode(1)
     } catch {
         printError("error: \(error)")
         throw ExitCode(1)
+    }
+}
+
+/// A node's lineage, whether or not it resolves.
+func loadLineage(_ node: String) throws -> Lineage {
+    switch try loadPlan(node, tolerate: true) {
+    case .success(let plan): return plan.lineage
+    case .failure(let error):
+        guard case .resolution(_, let lineage) = error.reason else { throw ExitCode(1) }
+        return lineage
     }
 }
 
@@ -79,10 +98,15 @@ struct WhyCommand: ParsableCommand {
             printError("error: " + error.description)
             throw ExitCode(2)
         }
-        let lineage = try loadLineage(node)
         var resolution: Resolution?
         var failure: ResolutionError?
-        do { resolution = try Resolver().resolve(lineage) } catch { failure = error }
+        let lineage: Lineage
+        switch try loadPlan(node, tolerate: true) {
+        case .success(let plan): (lineage, resolution) = (plan.lineage, plan.resolution)
+        case .failure(let error):
+            guard case .resolution(let e, let l) = error.reason else { throw ExitCode(1) }
+            (lineage, failure) = (l, e)
+        }
         let binding = resolution?.bindings[ref.key]
         let trace = resolution?.explanation(for: ref.key) ?? failure?.explanation(for: ref.key) ?? []
         if json {
@@ -139,35 +163,17 @@ struct ResolveCommand: ParsableCommand {
     var locked = false
 
     func run() throws {
-        let lineage = try loadLineage(node)
-        let lockPath = Paths.join(lineage.root.manifest.directory, LockFile.fileName)
-        var existing: LockFile?
-        do { existing = try LockFile.load(file: lockPath) } catch {
-            if error.diagnostics.map(\.kind) != [.missing] {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+        guard case .success(let plan) = try loadPlan(node, locked: locked, warn: false) else { throw ExitCode(1) }
+        if locked {
+            print("loom.lock is up to date (\(plan.lock?.entries.count ?? 0) capabilities)")
+            return
         }
-        let pins = existing?.pins(in: lineage, hash: SkillHasher.hash) ?? [:]
+        let lockPath = plan.lockPath
+        let existing = plan.lock
         let lock: LockFile
-        do {
-            lock = try LockFile(resolution: try Resolver().resolve(lineage, pins: pins), hash: SkillHasher.hash)
-        } catch {
+        do { lock = try plan.currentLock() } catch {
             printError("error: \(error)")
             throw ExitCode(1)
-        }
-        if locked {
-            guard let existing else {
-                printError("error: \(lockPath) does not exist; run `loom resolve \(node)` first")
-                throw ExitCode(1)
-            }
-            let differences = existing.differences(to: lock)
-            guard differences.isEmpty else {
-                printError("error: loom.lock would change (--locked):\n" + differences.map { "  - " + $0 }.joined(separator: "\n"))
-                throw ExitCode(1)
-            }
-            print("loom.lock is up to date (\(lock.entries.count) capabilities)")
-            return
         }
         if existing == lock {
             print("loom.lock is up to date (\(lock.entries.count) capabilities)")

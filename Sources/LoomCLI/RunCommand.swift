@@ -40,6 +40,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "On shutdown, how long to finish the work already accepted before saving state, in seconds.")
     var grace: Double = 5
 
+    @Flag(help: "Fail, naming each difference, when the node's loom.lock is missing or differs from what resolution gives now.")
+    var locked = false
+
     @Option(name: .customLong("fs-root"), help: "Grant a folder to fs.read@1 as NAME=PATH (repeatable; adds to node.toml's [fs.roots]).")
     var fsRoots: [String] = []
 
@@ -56,6 +59,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         var options = NodeOptions()
         options.shutdownGrace = Seconds.duration(grace)
+        options.locked = locked
         for r in fsRoots {
             let (name, path) = (String(r.prefix { $0 != "=" }), String(r.drop { $0 != "=" }.dropFirst()))
             options.fileRoots[name] = path

@@ -27,6 +27,9 @@ struct TestCommand: AsyncParsableCommand {
     @Option(help: "Also write a JUnit XML report to this file.")
     var junit: String?
 
+    @Flag(help: "Fail, naming each difference, when a test's node's loom.lock is missing or differs from what resolution gives now.")
+    var locked = false
+
     @Option(help: "The deadline of each test, in seconds.")
     var timeout: Double = 5
 
@@ -47,6 +50,7 @@ struct TestCommand: AsyncParsableCommand {
         var runner = TestRunner()
         runner.filter = filter
         runner.timeout = Seconds.duration(timeout)
+        runner.locked = locked
         let here = FileManager.default.currentDirectoryPath + "/"
         @Sendable func shown(_ path: String) -> String { path.hasPrefix(here) ? String(path.dropFirst(here.count)) : path }
         let tap = self.tap

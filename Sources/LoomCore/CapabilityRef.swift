@@ -98,11 +98,16 @@ public struct HostCapability: Sendable, Hashable {
     public var key: String
     public var version: SemanticVersion
     public var permission: Permission?
+    /// Whether this version of Loom gives it to `use`. One that is named (so that manifests and
+    /// permissions can mention it) but not implemented fails resolution when required, and
+    /// resolves as absent when `optional`.
+    public var implemented: Bool
 
-    public init(_ key: String, version: SemanticVersion, permission: Permission?) {
+    public init(_ key: String, version: SemanticVersion, permission: Permission?, implemented: Bool = true) {
         self.key = key
         self.version = version
         self.permission = permission
+        self.implemented = implemented
     }
 }
 
@@ -114,15 +119,19 @@ public struct HostCapabilities: Sendable {
         byKey = Dictionary(capabilities.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// The host capabilities of this version of Loom.
+    /// The keys of the implemented ones, sorted.
+    public var implementedKeys: [String] { byKey.values.filter(\.implemented).map(\.key).sorted() }
+
+    /// The host capabilities of this version of Loom. `fs.write@1`, `net.http@1` and `hub@1` are
+    /// named but not implemented yet (the runtime's `use` serves the other five).
     public static let standard = HostCapabilities([
         HostCapability("memory@1", version: SemanticVersion(1, 0, 0), permission: .memory),
         HostCapability("log@1", version: SemanticVersion(1, 0, 0), permission: .log),
         HostCapability("clock@1", version: SemanticVersion(1, 0, 0), permission: .clock),
         HostCapability("fs.read@1", version: SemanticVersion(1, 0, 0), permission: .fsRead),
-        HostCapability("fs.write@1", version: SemanticVersion(1, 0, 0), permission: .fsWrite),
-        HostCapability("net.http@1", version: SemanticVersion(1, 0, 0), permission: .net),
+        HostCapability("fs.write@1", version: SemanticVersion(1, 0, 0), permission: .fsWrite, implemented: false),
+        HostCapability("net.http@1", version: SemanticVersion(1, 0, 0), permission: .net, implemented: false),
         HostCapability("messaging@1", version: SemanticVersion(1, 0, 0), permission: .messaging),
-        HostCapability("hub@1", version: SemanticVersion(1, 0, 0), permission: .hub),
+        HostCapability("hub@1", version: SemanticVersion(1, 0, 0), permission: .hub, implemented: false),
     ])
 }

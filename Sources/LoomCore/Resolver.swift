@@ -60,34 +60,46 @@ public struct Resolver: Sendable {
         let order = lineage.order
         let root = lineage.root.manifest
 
-        var problems: [String] = []
+        var problems: [ResolutionError.Problem] = []
         var bindings: [String: Binding] = [:]
         var traces: [String: Trace] = [:]
         var agentUses: [String: [String]] = [:]
         var chosen: [String: [SkillLayer]] = [:]   // "node/skill" -> its chain
-        var queue: [(ref: CapabilityRef, by: String, optional: Bool)] = []
+        var queue: [(ref: CapabilityRef, by: String, file: String, optional: Bool)] = []
 
         for agent in lineage.root.agents {
             agentUses[agent.name] = agent.uses.map(\.key)
-            for ref in agent.uses { queue.append((ref, "agent '\(agent.name)'", false)) }
+            let file = Paths.join(agent.directory, "agent.toml")
+            for ref in agent.uses { queue.append((ref, "agent '\(agent.name)'", file, false)) }
         }
 
         var head = 0
         while head < queue.count {
-            let (ref, requiredBy, optional) = queue[head]
+            let (ref, requiredBy, file, optional) = queue[head]
             head += 1
             if let existing = bindings[ref.key] {
                 if !ref.isSatisfied(by: existing.version) {
-                    problems.append("\(requiredBy) requires \(ref), but \(ref.key) is already resolved to \(existing.providerDescription), outside that range")
+                    problems.append(.init(.outOfRange, "\(requiredBy) requires \(ref), but \(ref.key) is already resolved to \(existing.providerDescription), outside that range", file: file))
                 }
                 continue
             }
             if let hostCap = host.byKey[ref.key] {
+                if !hostCap.implemented {
+                    // Named by Loom, not served by `use`: absent when optional, an error when required.
+                    if !optional {
+                        problems.append(.init(.unimplementedCapability,
+                            "\(requiredBy) requires \(ref.key) (\(file)), which is not implemented by this version of Loom; "
+                            + "the host implements \(host.implementedKeys.joined(separator: ", "))"
+                            + (file.hasSuffix("skill.toml") ? " (a skill can list it under `optional` to load without it)" : ""),
+                            file: file, capability: ref.key))
+                    }
+                    continue
+                }
                 if ref.isSatisfied(by: hostCap.version) {
                     bindings[ref.key] = Binding(capability: ref.key, version: hostCap.version, provider: .host(hostCap))
                     traces[ref.key] = Trace(capability: ref, steps: [TraceStep(node: -1, verdict: .host(hostCap.version))], searched: 0)
                 } else {
-                    problems.append("\(requiredBy) requires \(ref), but the host provides \(ref.key) at \(hostCap.version)")
+                    problems.append(.init(.hostVersion, "\(requiredBy) requires \(ref), but the host provides \(ref.key) at \(hostCap.version)", file: file))
                 }
                 continue
             }
@@ -126,9 +138,9 @@ public struct Resolver: Sendable {
                         trace.append(TraceStep(node: n, verdict: .preferred(skill: preferred, among: inRange.count)))
                     } else {
                         let names = inRange.map { "\(manifest($0).name) (\($0.version))" }.sorted().joined(separator: ", ")
-                        problems.append("node '\(order[n])' has two providers of \(ref.key): \(names); "
+                        problems.append(.init(.ambiguous, "node '\(order[n])' has two providers of \(ref.key): \(names); "
                             + "add [prefer] \"\(ref.key)\" = \"\(manifest(inRange[0]).name)\" to node.toml to choose one"
-                            + (preferred.map { " (the preferred '\($0)' is not among them)" } ?? ""))
+                            + (preferred.map { " (the preferred '\($0)' is not among them)" } ?? ""), file: Paths.join(root.directory, "node.toml")))
                         trace.append(TraceStep(node: n, verdict: .ambiguous(count: inRange.count)))
                         ambiguous = true
                         searched = n + 1
@@ -144,8 +156,8 @@ public struct Resolver: Sendable {
             traces[ref.key] = explained
             guard let pick else {
                 if !optional && !ambiguous {
-                    problems.append("no provider of \(ref) for \(requiredBy); searched, in order:\n"
-                        + explained.lines(order: order).map { "    \($0)" }.joined(separator: "\n"))
+                    problems.append(.init(.noProvider, "no provider of \(ref) for \(requiredBy); searched, in order:\n"
+                        + explained.lines(order: order).map { "    \($0)" }.joined(separator: "\n"), file: file))
                 }
                 continue
             }
@@ -161,8 +173,8 @@ public struct Resolver: Sendable {
                     break
                 }
                 guard let j = next else {
-                    problems.append("skill '\(current.name)' (node \(order[at])) extends '\(target)', but no later node in the lineage "
-                        + "(\(order[(at + 1)...].joined(separator: ", "))) has a skill of that name")
+                    problems.append(.init(.missingExtends, "skill '\(current.name)' (node \(order[at])) extends '\(target)', but no later node in the lineage "
+                        + "(\(order[(at + 1)...].joined(separator: ", "))) has a skill of that name", file: Paths.join(current.directory, "skill.toml")))
                     break
                 }
                 current = nodes[j].skills[skillsByName[j][target]!]
@@ -174,8 +186,9 @@ public struct Resolver: Sendable {
             if chosen[identity] == nil {
                 chosen[identity] = chain
                 for layer in chain {
-                    for r in layer.manifest.requires { queue.append((r, "skill '\(layer.manifest.name)' (node \(layer.node))", false)) }
-                    for r in layer.manifest.optional { queue.append((r, "skill '\(layer.manifest.name)' (node \(layer.node))", true)) }
+                    let by = "skill '\(layer.manifest.name)' (node \(layer.node))", file = Paths.join(layer.manifest.directory, "skill.toml")
+                    for r in layer.manifest.requires { queue.append((r, by, file, false)) }
+                    for r in layer.manifest.optional { queue.append((r, by, file, true)) }
                 }
             }
         }
@@ -184,22 +197,23 @@ public struct Resolver: Sendable {
         let layers = chosen.keys.sorted().flatMap { chosen[$0]! }
         let loadedNames = Set(layers.map(\.manifest.name))
         for layer in layers {
+            let file = Paths.join(layer.manifest.directory, "skill.toml")
             for c in layer.manifest.conflicts where loadedNames.contains(c) {
-                problems.append("skill '\(layer.manifest.name)' (node \(layer.node)) conflicts with '\(c)', which is also resolved")
+                problems.append(.init(.conflict, "skill '\(layer.manifest.name)' (node \(layer.node)) conflicts with '\(c)', which is also resolved", file: file))
             }
             let allowed = root.constitution.allowed(for: layer.origin)
             for p in layer.manifest.permissions.sorted() where !allowed.contains(p) {
-                problems.append("skill '\(layer.manifest.name)' (node \(layer.node), \(layer.origin.rawValue)) asks for permission '\(p)', "
-                    + "which [constitution] \(layer.origin.rawValue) of node '\(root.name)' does not allow")
+                problems.append(.init(.permission, "skill '\(layer.manifest.name)' (node \(layer.node), \(layer.origin.rawValue)) asks for permission '\(p)', "
+                    + "which [constitution] \(layer.origin.rawValue) of node '\(root.name)' does not allow", file: file))
             }
             for r in layer.manifest.requires + layer.manifest.optional {
                 if let needed = host.byKey[r.key]?.permission, !layer.manifest.permissions.contains(needed) {
-                    problems.append("skill '\(layer.manifest.name)' (node \(layer.node)) requires \(r.key) but does not declare the permission '\(needed)'; "
-                        + "add \"\(needed)\" to its permissions")
+                    problems.append(.init(.permission, "skill '\(layer.manifest.name)' (node \(layer.node)) requires \(r.key) but does not declare the permission '\(needed)'; "
+                        + "add \"\(needed)\" to its permissions", file: file))
                 }
             }
         }
-        if !problems.isEmpty { throw ResolutionError(node: root.name, problems: problems, order: order, traces: traces) }
+        if !problems.isEmpty { throw ResolutionError(node: root.name, failures: problems, order: order, traces: traces) }
         return Resolution(node: root.name, order: order, bindings: bindings, traces: traces, agents: agentUses)
     }
 }
@@ -257,20 +271,6 @@ public struct Resolution: Sendable {
     public func explanation(for key: String) -> [String] { traces[key]?.lines(order: order) ?? [] }
     /// Each agent's capabilities.
     public var agents: [String: [String]]
-}
-
-/// Resolution failed: every problem, each explaining itself.
-public struct ResolutionError: Error, Sendable, CustomStringConvertible {
-    public var node: String
-    public var problems: [String]
-    public var order: [String] = []
-    /// The searches made before giving up, as in ``Resolution/traces``.
-    public var traces: [String: Trace] = [:]
-
-    public func explanation(for key: String) -> [String] { traces[key]?.lines(order: order) ?? [] }
-    public var description: String {
-        "cannot resolve node '\(node)':\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
-    }
 }
 
 /// The search for one capability: the candidates looked at, in lineage order, and how far it went.

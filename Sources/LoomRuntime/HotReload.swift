@@ -53,11 +53,13 @@ extension NodeEngine {
     }
 
     private func reload(into outcome: inout ReloadOutcome) throws {
-        let lineage = try NodeLoader().lineage(of: directory)
+        let plan = try NodePlan(directory: directory, locked: options.locked)
+        let lineage = plan.lineage
         guard lineage.root.name == name else {
             throw ReloadError("\(directory)/node.toml renames the node '\(name)' to '\(lineage.root.name)'; restart the node to rename it")
         }
-        let resolution = try Resolver().resolve(lineage)
+        let resolution = plan.resolution
+        for warning in plan.warnings { logger.warning("\(warning)") }
         let fingerprint = Self.fingerprint(resolution)
         let oldModules = modules
         var skillsChanged = false

@@ -52,28 +52,13 @@ public actor Node {
                 directory: NodeDirectory = .shared, logger: Logger = Logger(label: "loom.node")) throws {
         // Installed bundles must be as their publishers signed them.
         try InstalledBundles.check(node: path)
-        var lineage = try NodeLoader().lineage(of: path)
-        var resolution: Resolution
-        if options.testAgent {
-            // `loom test`'s agent uses each capability of the lineage that resolves here (a skill
-            // the constitution refuses stays out, and `use` in a test says so).
-            let wanted = TestRunner.manifest(for: lineage)
-            var manifest = wanted
-            manifest.uses = TestRunner.hostCapabilities
-            lineage.nodes[0].agents.append(manifest)
-            let last = lineage.nodes[0].agents.count - 1
-            resolution = try Resolver().resolve(lineage)
-            for cap in wanted.uses where !manifest.uses.contains(where: { $0.key == cap.key }) {
-                lineage.nodes[0].agents[last].uses = manifest.uses + [cap]
-                if let r = try? Resolver().resolve(lineage) {
-                    manifest.uses.append(cap)
-                    resolution = r
-                }
-            }
-            lineage.nodes[0].agents[last].uses = manifest.uses
-        } else {
-            resolution = try Resolver().resolve(lineage)
-        }
+        // The one way to open a node (NodePlan): lineage, loom.lock's pins, resolution. `loom test`'s
+        // agent uses each capability of the lineage that resolves here (a skill the constitution
+        // refuses stays out, and `use` in a test says so).
+        let testAgent: ((Lineage) -> NodePlan.ExtraAgent)? = options.testAgent ? { TestRunner.extraAgent($0) } : nil
+        let plan = try NodePlan(directory: path, locked: options.locked, extraAgent: testAgent)
+        for warning in plan.warnings { logger.warning("\(warning)") }
+        let lineage = plan.lineage, resolution = plan.resolution
         let dir = lineage.root.manifest.directory
         let settings = lineage.root.manifest.memory.values
         var ranking = Ranking()
@@ -198,7 +183,7 @@ public actor Node {
     }
 
     private func rewatch() throws {
-        let lineage = try NodeLoader().lineage(of: engine.directory)
+        let lineage = try NodeLoader().lineage(of: engine.directory)   // the folders only: no resolution
         var folders: [String] = [], files: [String] = []
         for record in lineage.nodes {
             let dir = record.manifest.directory

@@ -33,6 +33,9 @@ public struct NodeOptions: Sendable {
     /// Delivers runs of plain sends to idle agents in batches (payloads built in one protected
     /// call, handlers resumed in C); off, every message takes the one-message path.
     public var batchDelivery = true
+    /// Refuse to open (or reload) the node when its loom.lock is missing or differs from what
+    /// resolution gives now (see ``NodePlan``). Off, a lock that differs is a logged warning.
+    public var locked = false
     /// Adds `loom test`'s agent, `__test`, which uses every capability the node's skills provide.
     var testAgent = false
 

@@ -35,6 +35,8 @@ public struct TestRunner: Sendable {
     public var filter: String?
     /// The deadline of each test (and of loading a test file).
     public var timeout: Duration = .seconds(5)
+    /// Fail a node whose loom.lock differs from its resolution (`loom test --locked`).
+    public var locked = false
 
     public init() {}
 
@@ -116,6 +118,7 @@ public struct TestRunner: Sendable {
         guard let source = FileManager.default.contents(atPath: file.path) else { return [failure(file, "cannot read \(file.path)")] }
         var options = NodeOptions()
         options.testAgent = true
+        options.locked = locked && file.node != nil   // a folder of skills runs in a node made for it, without a lock
         options.limits = LuaLimits(timeout: timeout, memory: 256 << 20)
         options.askTimeout = timeout + .seconds(1)
         // The tests have their results: what a test left running (a hung handler, a queued ask
@@ -194,7 +197,16 @@ extension TestRunner {
         }.joined(separator: "\n")
     }
 
-    static let hostCapabilities: [CapabilityRef] = ["log@1", "clock@1", "messaging@1", "memory@1", "fs.read@1"].compactMap { try? CapabilityRef($0) }
+    /// The host capabilities this version of Loom implements (log, clock, messaging, memory, fs.read).
+    static let hostCapabilities: [CapabilityRef] = HostCapabilities.standard.implementedKeys.compactMap { try? CapabilityRef($0) }
+
+    /// The test agent for ``NodePlan``: the host capabilities, and each capability of the lineage that resolves.
+    static func extraAgent(_ lineage: Lineage) -> NodePlan.ExtraAgent {
+        let wanted = manifest(for: lineage)
+        var manifest = wanted
+        manifest.uses = hostCapabilities
+        return NodePlan.ExtraAgent(manifest: manifest, wanted: wanted.uses)
+    }
 
     /// The test agent's manifest: it uses every capability provided in the lineage.
     static func manifest(for lineage: Lineage) -> AgentManifest {
