@@ -1,12 +1,13 @@
 import Foundation
 @testable import LoomCore
+import LoomTesting
 import Testing
 
 @Suite("NodePlan and loom.lock")
 struct NodePlanTests {
     /// c(p): both provide x@1; C3 order picks c's new.x unless a lock pins p's old.x.
-    static func pair() throws -> TempTree {
-        try TempTree(merge(
+    static func pair() throws -> TemporaryFolder {
+        try TemporaryFolder(merge(
             node("p", "name = \"p\"\n"),
             skill("p/skills/x", "name = \"old.x\"\nversion = \"1.0.0\"\nprovides = [\"x@1\"]\n"),
             node("c", "name = \"c\"\nparents = [\"p\"]\n"),
@@ -16,7 +17,7 @@ struct NodePlanTests {
     }
 
     /// Writes a loom.lock for `c` that pins x@1 to p's old.x, with its real hash.
-    static func lockOldX(_ tree: TempTree) throws {
+    static func lockOldX(_ tree: TemporaryFolder) throws {
         let entry = LockFile.Entry(capability: "x@1", skill: "old.x", version: "1.0.0", node: "p",
                                    hash: try SkillHasher.hash(directory: tree.path("p/skills/x")))
         try tree.write(["c/loom.lock": LockFile(node: "c", entries: [entry]).render()])

@@ -1,10 +1,11 @@
 import Foundation
 @testable import LoomCore
+import LoomTesting
 import Testing
 
 @Suite("Host capabilities this version of Loom does not implement")
 struct UnimplementedCapabilityTests {
-    func failure(_ tree: TempTree) throws -> ResolutionError? {
+    func failure(_ tree: TemporaryFolder) throws -> ResolutionError? {
         do {
             _ = try NodePlan(directory: tree.path("n"))
             return nil
@@ -23,7 +24,7 @@ struct UnimplementedCapabilityTests {
 
     @Test("an agent that uses net.http@1 fails resolution, naming the capability and its agent.toml")
     func agentUses() throws {
-        let tree = try TempTree(merge(node("n", "name = \"n\"\n"), agent("n/agents/fetcher", uses: ["net.http@1", "log@1"])))
+        let tree = try TemporaryFolder(merge(node("n", "name = \"n\"\n"), agent("n/agents/fetcher", uses: ["net.http@1", "log@1"])))
         let error = try #require(try failure(tree))
         #expect(error.kinds == [.unimplementedCapability])
         let problem = try #require(error.failures.first)
@@ -36,7 +37,7 @@ struct UnimplementedCapabilityTests {
 
     @Test("a skill that requires fs.write@1 fails naming its skill.toml; one that lists hub@1 as optional resolves without it")
     func skillRequiresAndOptional() throws {
-        let tree = try TempTree(merge(
+        let tree = try TemporaryFolder(merge(
             node("n", "name = \"n\"\n"),
             skill("n/skills/writer", """
                 name = "writer"
@@ -67,7 +68,7 @@ struct UnimplementedCapabilityTests {
 
     @Test("a host table where a capability is implemented resolves it")
     func implementedHost() throws {
-        let tree = try TempTree(merge(node("n", "name = \"n\"\n"), agent("n/agents/fetcher", uses: ["net.http@1"])))
+        let tree = try TemporaryFolder(merge(node("n", "name = \"n\"\n"), agent("n/agents/fetcher", uses: ["net.http@1"])))
         let host = HostCapabilities([HostCapability("net.http@1", version: SemanticVersion(1, 0, 0), permission: .net)])
         let plan = try NodePlan(directory: tree.path("n"), host: host)
         #expect(plan.resolution.bindings["net.http@1"] != nil)
