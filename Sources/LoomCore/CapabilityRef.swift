@@ -1,11 +1,14 @@
 /// A capability named with its major version, optionally narrowed by a range on the full version:
 /// `search@1`, `text.scan@1 >=1.1`.
 public struct CapabilityRef: Sendable, Hashable, CustomStringConvertible {
+    /// The capability's dotted name, e.g. `text.scan`.
     public var name: String
+    /// The major version: the interface; providers at another major never satisfy the reference.
     public var major: Int
     /// The range on the full version; `.any` when none is written.
     public var range: VersionRange
 
+    /// Makes a reference without checking the name; ``init(_:)`` parses and checks written text.
     public init(name: String, major: Int, range: VersionRange = .any) {
         self.name = name
         self.major = major
@@ -15,9 +18,23 @@ public struct CapabilityRef: Sendable, Hashable, CustomStringConvertible {
     /// `name@MAJOR`: the identity of the interface.
     public var key: String { "\(name)@\(major)" }
 
+    /// The reference as written in manifests: ``key``, then the range when one is given
+    /// (`text.scan@1 >=1.1`).
     public var description: String { range.comparators.isEmpty ? key : "\(key) \(range.text)" }
 
     /// Parses `name@MAJOR [range]`; the error explains the expected form.
+    ///
+    /// Spaces around the text are ignored; the range, when present, follows the major after a space.
+    ///
+    /// ```swift
+    /// let ref = try CapabilityRef("text.scan@1 >=1.1")
+    /// ref.key                                         // "text.scan@1"
+    /// ref.isSatisfied(by: SemanticVersion(1, 2, 0))   // true
+    /// ref.isSatisfied(by: SemanticVersion(2, 0, 0))   // false: another major
+    /// ```
+    ///
+    /// - Throws: ``CapabilityError`` when there is no `@`, the name is not dotted lowercase words,
+    ///   the major is not a whole number, or the range does not parse.
     public init(_ text: String) throws(CapabilityError) {
         let trimmed = text.trimmingSpaces
         guard let at = trimmed.firstIndex(of: "@") else {
@@ -50,9 +67,13 @@ public struct CapabilityRef: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// Text that is not a capability reference, with what is wrong and the form expected.
 public struct CapabilityError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The text as given, untrimmed.
     public var text: String
+    /// What is wrong with it, ending with the expected form or an example.
     public var reason: String
+    /// `bad capability "TEXT": REASON`, as shown to the user.
     public var description: String { "bad capability \"\(text)\": \(reason)" }
 }
 
@@ -89,20 +110,26 @@ public enum Permission: String, Sendable, Hashable, CaseIterable, Comparable, Cu
     case spawn = "spawn"
     case hub = "hub"
 
+    /// The name used in manifests and messages, e.g. `fs.read`.
     public var description: String { rawValue }
+    /// Orders by ``rawValue``, so that sorted permissions print in a stable, alphabetical order.
     public static func < (a: Permission, b: Permission) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// A capability the host provides itself, and the permission a skill needs to use it.
 public struct HostCapability: Sendable, Hashable {
+    /// `name@MAJOR`, as skills `require` it, e.g. `fs.read@1`.
     public var key: String
+    /// The full version the host provides, checked against a requirer's range.
     public var version: SemanticVersion
+    /// The permission a skill must declare to require it; nil when none is needed.
     public var permission: Permission?
     /// Whether this version of Loom gives it to `use`. One that is named (so that manifests and
     /// permissions can mention it) but not implemented fails resolution when required, and
     /// resolves as absent when `optional`.
     public var implemented: Bool
 
+    /// A host capability; `key` is `name@MAJOR`. It is ``implemented`` unless said otherwise.
     public init(_ key: String, version: SemanticVersion, permission: Permission?, implemented: Bool = true) {
         self.key = key
         self.version = version
@@ -113,8 +140,10 @@ public struct HostCapability: Sendable, Hashable {
 
 /// The table of host capabilities the runtime supplies.
 public struct HostCapabilities: Sendable {
+    /// Each capability under its ``HostCapability/key``.
     public var byKey: [String: HostCapability]
 
+    /// The table of `capabilities`; when two share a key, the first is kept.
     public init(_ capabilities: [HostCapability]) {
         byKey = Dictionary(capabilities.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
     }

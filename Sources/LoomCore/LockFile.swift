@@ -5,18 +5,37 @@ import TOMLKit
 /// Deterministic TOML: a header comment, `version` and `node`, then one `[[capability]]` per
 /// capability served by a skill, sorted by capability, each with the skill, its version, the node
 /// it came from and the SHA-256 of its files. Host capabilities are not recorded.
+///
+/// ```swift
+/// let plan = try NodePlan(directory: "nodes/auditor")
+/// let lock = try plan.currentLock()
+/// try lock.render().write(toFile: plan.lockPath, atomically: true, encoding: .utf8)
+///
+/// let read = try LockFile.load(file: plan.lockPath)
+/// read.differences(to: lock)   // []: nothing changed
+/// ```
 public struct LockFile: Sendable, Equatable {
+    /// One `[[capability]]` table: the skill that serves a capability, and what it was when locked.
     public struct Entry: Sendable, Equatable {
+        /// The capability served, as `name@MAJOR`.
         public var capability: String
+        /// The name of the chosen skill (the top of its `extends` chain).
         public var skill: String
+        /// The chosen skill's semantic version, as text (e.g. `1.2.0`).
         public var version: String
+        /// The name of the node of the lineage the skill comes from.
         public var node: String
+        /// The content hash of the chosen skill's folder (``SkillHasher``): `sha256:` and 64 lowercase hex
+        /// digits over every file's relative path, size and bytes. Skills it extends are not included.
         public var hash: String
     }
 
+    /// The name of the node that was resolved (the root of the lineage).
     public var node: String
+    /// One entry per capability served by a skill, sorted by capability.
     public var entries: [Entry]
 
+    /// The file's name, `loom.lock`, in the root node's folder.
     public static let fileName = "loom.lock"
 
     /// The lock for a resolution; `hash` gives each skill folder's content hash.
@@ -36,6 +55,7 @@ public struct LockFile: Sendable, Equatable {
         self.entries = entries
     }
 
+    /// The file's text: deterministic TOML, the same for the same entries, ready to write.
     public func render() -> String {
         var out = "# loom.lock: written by `loom resolve`. Do not edit; resolve again instead.\n"
         out += "version = 1\n"
@@ -58,6 +78,11 @@ public struct LockFile: Sendable, Equatable {
         try parse(text: ManifestText.read(file, what: "the lock file", hint: "run `loom resolve` to write it"), file: file)
     }
 
+    /// Parses lock-file `text`; `file` is the path reported in diagnostics.
+    ///
+    /// Every problem is collected (unknown keys, a version other than 1, a bad node name, a damaged or
+    /// repeated `[[capability]]` entry) before throwing, each with the hint to resolve again.
+    /// - Throws: ``ManifestError`` with one diagnostic per problem, or for TOML that does not parse.
     public static func parse(text: String, file: String) throws(ManifestError) -> LockFile {
         let table = try ManifestReader.table(file: file, text: text)
         var r = ManifestReader(file: file, text: text)

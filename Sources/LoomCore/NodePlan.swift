@@ -17,12 +17,15 @@ public struct NodePlan: Sendable {
         /// Capabilities it also uses, each kept only when the node resolves with it.
         public var wanted: [CapabilityRef]
 
+        /// An extra agent with its manifest and the capabilities it would also like.
         public init(manifest: AgentManifest, wanted: [CapabilityRef]) {
             self.manifest = manifest
             self.wanted = wanted
         }
     }
 
+    /// The lineage as opened: with ``ExtraAgent``'s manifest appended to the root's agents when there
+    /// is one.
     public var lineage: Lineage
     /// Where the node's loom.lock is (or would be).
     public var lockPath: String
@@ -30,6 +33,8 @@ public struct NodePlan: Sendable {
     public var lock: LockFile?
     /// The providers kept from the lock: its entries that are still valid.
     public var pins: [String: Resolver.Pin]
+    /// The resolution the node runs with: each capability's provider, with the extra agent's `uses`
+    /// and the wanted capabilities that resolve.
     public var resolution: Resolution
     /// How the lock differs from this resolution, one line each (as `loom resolve --locked`
     /// prints them); empty without a lock or with an up-to-date one.
@@ -39,6 +44,22 @@ public struct NodePlan: Sendable {
 
     /// Loads the lineage of the node in `directory`, reads its loom.lock if there is one, and
     /// resolves with the lock's still-valid pins.
+    ///
+    /// ```swift
+    /// let plan = try NodePlan(directory: "nodes/auditor")
+    /// for warning in plan.warnings { print(warning) }   // loom.lock out of date
+    /// if let search = plan.resolution.bindings["search@1"] {
+    ///     print(search.providerDescription)              // "grep-search 1.2.0 from node base"
+    /// }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - locked: Refuse a missing loom.lock, or one that differs from the resolution, rather than
+    ///     warn.
+    ///   - extraAgent: Makes an agent to add to the root before resolving (``ExtraAgent``).
+    /// - Throws: ``NodePlanError`` of kind `lineage` (a manifest is missing or wrong), `lockFile`
+    ///   (loom.lock cannot be read or parsed), `unreadableSkill`, `resolution`, and with `locked`,
+    ///   `lockMissing` or `lockDiffers`.
     public init(directory: String, locked: Bool = false, host: HostCapabilities = .standard,
                 extraAgent: ((Lineage) -> ExtraAgent)? = nil) throws(NodePlanError) {
         let lineage: Lineage
@@ -52,6 +73,10 @@ public struct NodePlan: Sendable {
     }
 
     /// Resolves `lineage` with the still-valid pins of `lock`.
+    ///
+    /// As ``init(directory:locked:host:extraAgent:)`` once the lineage is loaded and the lock read
+    /// (`lock` nil when the node has none); `lockPath` is where it is, or would be.
+    /// - Throws: ``NodePlanError`` of kind `unreadableSkill`, `resolution`, `lockMissing` or `lockDiffers`.
     public init(lineage: Lineage, lock: LockFile?, lockPath: String, locked: Bool = false, host: HostCapabilities = .standard,
                 extraAgent: ((Lineage) -> ExtraAgent)? = nil) throws(NodePlanError) {
         if locked && lock == nil { throw NodePlanError(.lockMissing(path: lockPath)) }

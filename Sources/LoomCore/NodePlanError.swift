@@ -1,5 +1,6 @@
 /// A node that cannot be opened: why, as data, and the message the user sees.
 public struct NodePlanError: Error, Sendable, CustomStringConvertible {
+    /// Why the node cannot be opened, with the underlying error.
     public enum Reason: Sendable {
         /// A manifest of the lineage is missing or wrong, or the lineage has no C3 order.
         case lineage(LineageError)
@@ -15,14 +16,18 @@ public struct NodePlanError: Error, Sendable, CustomStringConvertible {
         case lockDiffers(path: String, differences: [String])
     }
 
+    /// The reason without its payload, to match or compare on.
     public enum Kind: String, Sendable {
         case lineage, lockFile, unreadableSkill, resolution, lockMissing, lockDiffers
     }
 
+    /// Why the node cannot be opened.
     public var reason: Reason
 
+    /// An error for `reason`.
     public init(_ reason: Reason) { self.reason = reason }
 
+    /// The case of ``reason``.
     public var kind: Kind {
         switch reason {
         case .lineage: .lineage
@@ -40,6 +45,8 @@ public struct NodePlanError: Error, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// The message the user sees: the underlying error's, or for `--locked` what to run or what
+    /// would change, one line per difference.
     public var description: String {
         switch reason {
         case .lineage(let e): "\(e)"

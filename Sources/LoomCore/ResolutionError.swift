@@ -2,6 +2,7 @@
 public struct ResolutionError: Error, Sendable, CustomStringConvertible {
     /// One reason resolution failed.
     public struct Problem: Sendable, Equatable {
+        /// What went wrong, to act on without parsing ``message``.
         public enum Kind: String, Sendable, Equatable {
             /// No skill in the lineage provides the capability in range.
             case noProvider
@@ -21,13 +22,17 @@ public struct ResolutionError: Error, Sendable, CustomStringConvertible {
             case permission
         }
 
+        /// What went wrong.
         public var kind: Kind
+        /// The message the user sees: names the requirer and what to change; for `noProvider`, every node
+        /// searched and why each candidate was rejected.
         public var message: String
         /// The manifest the problem comes from (agent.toml, skill.toml or node.toml), when known.
         public var file: String?
         /// The capability concerned, for kinds about one capability.
         public var capability: String?
 
+        /// A problem of `kind`; `file` and `capability` when known.
         public init(_ kind: Kind, _ message: String, file: String? = nil, capability: String? = nil) {
             self.kind = kind
             self.message = message
@@ -36,12 +41,16 @@ public struct ResolutionError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The name of the node that was resolved (the root of the lineage).
     public var node: String
+    /// Every problem found, in the order found: resolution does not stop at the first.
     public var failures: [Problem]
+    /// The lineage's node names in C3 order, root first, against which ``traces`` are read.
     public var order: [String] = []
     /// The searches made before giving up, as in ``Resolution/traces``.
     public var traces: [String: Trace] = [:]
 
+    /// An error for `node` with its `failures`, and the searches made (``order`` and ``traces``).
     public init(node: String, failures: [Problem], order: [String] = [], traces: [String: Trace] = [:]) {
         self.node = node
         self.failures = failures
@@ -54,7 +63,10 @@ public struct ResolutionError: Error, Sendable, CustomStringConvertible {
     /// The kinds of the problems, for callers that act on them.
     public var kinds: [Problem.Kind] { failures.map(\.kind) }
 
+    /// The search for the capability `key` (`name@MAJOR`) as lines, every node looked at in order;
+    /// empty when it was not searched.
     public func explanation(for key: String) -> [String] { traces[key]?.lines(order: order) ?? [] }
+    /// `cannot resolve node 'NAME':` then each problem's message on its own line.
     public var description: String {
         "cannot resolve node '\(node)':\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
     }

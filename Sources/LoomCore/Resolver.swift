@@ -8,16 +8,22 @@
 /// constitution are errors. Every failure explains what was searched and why each candidate was
 /// rejected.
 public struct Resolver: Sendable {
+    /// The capabilities the host provides. Skills are never searched for a key found here: the host
+    /// serves it, or it is a problem (out of range; not implemented, unless `optional`).
     public var host: HostCapabilities
 
+    /// A resolver with the host capabilities of `host`.
     public init(host: HostCapabilities = .standard) {
         self.host = host
     }
 
     /// A provider chosen earlier (from a still-valid lock file): used when still a candidate in range.
     public struct Pin: Sendable, Hashable {
+        /// The name of the node the skill is in.
         public var node: String
+        /// The skill's name.
         public var skill: String
+        /// The provider `skill` of node `node`.
         public init(node: String, skill: String) {
             self.node = node
             self.skill = skill
@@ -33,6 +39,28 @@ public struct Resolver: Sendable {
         var origin: SkillOrigin
     }
 
+    /// Chooses a provider for every capability the root node's agents use, and for everything the
+    /// chosen skills require, transitively.
+    ///
+    /// Each capability (`name@MAJOR`) is bound once: a later requirer whose range the binding does not
+    /// satisfy is an `outOfRange` problem. A provider in `pins` (keyed by `name@MAJOR`) is kept when that
+    /// node still has that skill providing the capability in range; otherwise the search starts afresh.
+    /// An `optional` capability with no provider is left unbound, not an error.
+    ///
+    /// ```swift
+    /// let lineage = try NodeLoader().lineage(of: "nodes/auditor")
+    /// do {
+    ///     let resolution = try Resolver().resolve(lineage)
+    ///     print(resolution.bindings["search@1"]?.providerDescription ?? "search@1 is not used")
+    /// } catch {
+    ///     print(error)                                          // every problem
+    ///     for line in error.explanation(for: "search@1") { print(line) }
+    /// }
+    /// ```
+    ///
+    /// - Throws: ``ResolutionError`` listing every problem found, each with a ``ResolutionError/Problem/Kind``
+    ///   (`noProvider`, `outOfRange`, `hostVersion`, `unimplementedCapability`, `ambiguous`,
+    ///   `missingExtends`, `conflict`, `permission`), with the searches made so far.
     public func resolve(_ lineage: Lineage, pins: [String: Pin] = [:]) throws(ResolutionError) -> Resolution {
         let nodes = lineage.nodes
         func manifest(_ c: Candidate) -> SkillManifest {
@@ -220,11 +248,15 @@ public struct Resolver: Sendable {
 
 /// One layer of a resolved skill: the skill itself, or a skill it extends.
 public struct SkillLayer: Sendable, Equatable {
+    /// The skill's manifest.
     public var manifest: SkillManifest
+    /// The name of the node the skill comes from.
     public var node: String
+    /// Whether the skill is the root node's own, a foreign one of the root, or from a later node.
     public var origin: SkillOrigin
-    /// The permissions the layer's environment gets: declared, within the constitution.
+    /// The skill's name.
     public var name: String { manifest.name }
+    /// The skill's own version (from skill.toml).
     public var version: SemanticVersion { manifest.version }
 
     init(_ manifest: SkillManifest, node: String, origin: SkillOrigin) {
@@ -238,19 +270,29 @@ public struct SkillLayer: Sendable, Equatable {
 public struct ResolvedSkill: Sendable, Equatable {
     /// The chosen skill first, then what it extends, in order.
     public var layers: [SkillLayer]
+    /// The chosen skill: the first layer.
     public var top: SkillLayer { layers[0] }
 }
 
+/// The provider bound to one capability.
 public struct Binding: Sendable, Equatable {
+    /// Who provides a capability: the host or a skill.
     public enum Provider: Sendable, Equatable {
+        /// The host, which provides it itself.
         case host(HostCapability)
+        /// A skill of the lineage, with the chain of skills it extends.
         case skill(ResolvedSkill)
     }
 
+    /// The capability, as `name@MAJOR`.
     public var capability: String
+    /// The version at which it is provided, the one checked against ranges: the host's, or the skill's
+    /// own version (`MAJOR.0.0` when the skill's major differs from the capability's).
     public var version: SemanticVersion
+    /// The host or the chosen skill.
     public var provider: Provider
 
+    /// The provider for messages: `the host (1.0.0)` or `SKILL VERSION from node NODE`.
     public var providerDescription: String {
         switch provider {
         case .host: "the host (\(version))"
@@ -261,8 +303,11 @@ public struct Binding: Sendable, Equatable {
 
 /// The outcome: each capability's provider, and how it was found.
 public struct Resolution: Sendable {
+    /// The name of the node that was resolved (the root of the lineage).
     public var node: String
+    /// The lineage's node names in C3 order, root first; ``TraceStep/node`` indexes it.
     public var order: [String]
+    /// Each capability's provider, keyed by `name@MAJOR`. An optional capability with none is absent.
     public var bindings: [String: Binding]
     /// For each capability, the search in order: each candidate and why it was taken or rejected.
     public var traces: [String: Trace]
@@ -276,7 +321,9 @@ public struct Resolution: Sendable {
 /// The search for one capability: the candidates looked at, in lineage order, and how far it went.
 /// Kept structured (rendered only when shown) so that resolution stays fast.
 public struct Trace: Sendable, Equatable {
+    /// The reference searched for, with the range of the requirer that searched.
     public var capability: CapabilityRef
+    /// The candidates looked at and their verdicts, in order; a kept pin or a host capability is one step.
     public var steps: [TraceStep]
     /// How many nodes of the order the search covered.
     public var searched: Int
@@ -304,19 +351,32 @@ public struct Trace: Sendable, Equatable {
 
 /// One candidate looked at: its node (an index into the order; -1 for the host) and the verdict.
 public struct TraceStep: Sendable, Equatable {
+    /// What became of a candidate.
     public enum Verdict: Sendable, Equatable {
+        /// Rejected: `skill` provides the capability's name at another major (`major`, at `version`).
         case otherMajor(skill: String, major: Int, version: SemanticVersion)
+        /// Rejected: `skill` provides the right major, but `version` is outside the range asked for.
         case outOfRange(skill: String, version: SemanticVersion)
+        /// Taken: `skill` at `version` is the provider, the only one in range in its node (or the one
+        /// a `preferred` step just before picked).
         case chosen(skill: String, version: SemanticVersion)
+        /// The node has `among` providers in range and `[prefer]` picks `skill`; a `chosen` step follows.
         case preferred(skill: String, among: Int)
+        /// Failed: the node has `count` providers in range and no `[prefer]` naming one of them; the
+        /// search stops here with an `ambiguous` problem.
         case ambiguous(count: Int)
+        /// Taken without searching: `skill` at `version` is kept from loom.lock, still valid and in range.
         case pinned(skill: String, version: SemanticVersion)
+        /// Taken: the host provides the capability at this version (the step's node is -1).
         case host(SemanticVersion)
     }
 
+    /// The node of the candidate: an index into the resolution's order, or -1 for the host.
     public var node: Int
+    /// What became of the candidate.
     public var verdict: Verdict
 
+    /// The step as `loom why` shows it: `order` names the node, `c` is the capability searched for.
     public func line(order: [String], capability c: CapabilityRef) -> String {
         let node = self.node >= 0 && self.node < order.count ? order[self.node] : "the host"
         switch verdict {

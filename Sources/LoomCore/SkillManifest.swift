@@ -40,6 +40,8 @@ public struct SkillManifest: Sendable, Equatable {
         /// `timeout_ms`: milliseconds, 1 to ``maxTimeoutMilliseconds``.
         public var timeoutMilliseconds: Int?
 
+        /// Limits as given; nil leaves a budget unset. Values are not checked here, only when skill.toml
+        /// is read.
         public init(instructions: Int? = nil, memory: Int? = nil, timeoutMilliseconds: Int? = nil) {
             self.instructions = instructions
             self.memory = memory
