@@ -7,14 +7,18 @@ import LuaKit
 /// sense in the current state leave it as it is and return the "nothing to do" action; the tests
 /// of ``AgentLifecycleTests`` drive every one.
 ///
-/// ```
-/// dormant ──activated──▶ idle ──callStarted──▶ running ──waitStarted──▶ waiting
-///    ▲                    ▲  ▲                  │   ▲                     │
-///    │                    │  └───callReturned───┘   └──nextStep── resumable ◀──woken
-///    │                    └──────────── callFailed(.none) (a budget: only the message fails)
-///    ├──passivated── idle
-///    └──backoffEnded── backingOff ◀──callFailed(.after(until))     callFailed(.never) ──▶ failed
-/// ```
+/// The transitions (each a method below; docs/DESIGN.md draws them):
+/// - dormant → idle: ``activated()``; idle → dormant: ``passivated()`` (idle too long);
+/// - idle → running: ``callStarted()``; running → waiting: ``waitStarted()`` (ask, ask_all, sleep);
+/// - waiting or running → resumable: ``woken(with:)``, ``sleepEnded()``; resumable → running:
+///   ``nextStep(hasMail:)``;
+/// - a call in flight → idle: ``callReturned()``, ``callStopped()``, ``callFailed(_:)`` with
+///   ``Restart/none``; → backing off: ``callFailed(_:)`` with ``Restart/after(until:)``; → failed:
+///   ``callFailed(_:)`` with ``Restart/never``;
+/// - backing off → dormant: ``backoffEnded()``;
+/// - a reload: ``reloaded(callIsStale:)`` (an upgrade now, deferred to the end of the call, or the
+///   call stopped); a removal: ``removed()`` (now, or deferred: the agent is *retiring*) then
+///   ``retired()``.
 ///
 /// What the old flags were: `state` (dormant, active, failed) is ``status``; `running != nil` is
 /// ``hasCallInFlight``; `waiting`, `resumeWith` and `awaitsOtherNode` are the ``State/waiting(_:)``
@@ -97,6 +101,9 @@ struct AgentLifecycle: Equatable {
         if case .waiting = state { return true }
         return false
     }
+
+    /// Its kind was removed while a call was in flight: it stops when the call ends.
+    var isRetiring: Bool { call?.then == .retire }
 
     var isFailed: Bool {
         if case .failed = state { return true }

@@ -165,6 +165,7 @@ struct AgentLifecycleTests {
         var waiting = Self.inCall { $0.waitStarted() }
         #expect(waiting.isOpen)
         #expect(waiting.removed() == .deferred)
+        #expect(waiting.isRetiring)
         #expect(!waiting.isOpen)   // sends take the host's path, which answers with the error
         #expect(waiting.isWaiting)
         // A reload while retiring does not turn the retirement into an upgrade.
