@@ -36,8 +36,8 @@ public actor Node {
     private var watcher: FileWatcher?
     private var watched: [String] = []
     private var quiet: Duration = .milliseconds(40)
+    /// The last change seen while changes settle before a reload; nil when none is pending.
     private var changeSeen: ContinuousClock.Instant?
-    private var settling = false
     /// Reloads done so far (each coalesced burst of changes counts once).
     public private(set) var reloadCount = 0
     public private(set) var lastReload: ReloadOutcome?
@@ -249,9 +249,9 @@ public actor Node {
     }
 
     private func noteChange() {
+        let settling = changeSeen != nil
         changeSeen = .now
         guard !settling else { return }
-        settling = true
         Task { await self.settleThenReload() }
     }
 
@@ -260,7 +260,6 @@ public actor Node {
             try? await Task.sleep(until: seen + quiet, clock: .continuous)
         }
         changeSeen = nil
-        settling = false
         if !stopping { reload() }
     }
 
