@@ -39,7 +39,7 @@ extension NodeEngine {
         }
         var delay = options.restartBackoff
         for _ in 1..<slot.restarts.count { delay = delay * 2 }
-        let followUp = slot.lifecycle.callFailed(.after(until: now + delay))
+        let followUp = slot.lifecycle.callFailed(.later)
         passivate(slot, save: false)
         addTimer(Timer(deadline: now + delay, action: .retry(slot.name)))
         return followUp

@@ -6,7 +6,6 @@ import Testing
 @Suite("Agent lifecycle")
 struct AgentLifecycleTests {
     typealias L = AgentLifecycle
-    static let later = ContinuousClock.now + .seconds(5)
 
     /// A lifecycle with a call in flight, in the given phase.
     static func inCall(_ phase: (inout L) -> Void = { _ in }) -> L {
@@ -67,7 +66,7 @@ struct AgentLifecycleTests {
         var sleeping = Self.inCall { $0.waitStarted() }
         #expect(sleeping.sleepEnded() == .schedule)
         #expect(sleeping.nextStep(hasMail: false) == .resume(with: []))
-        for state in [L.State.dormant, .idle, .backingOff(until: Self.later), .failed(.stopped)] {
+        for state in [L.State.dormant, .idle, .backingOff, .failed(.stopped)] {
             var l = L(state)
             #expect(l.woken(with: [1]) == .ignore)
             #expect(l.sleepEnded() == .ignore)
@@ -78,12 +77,12 @@ struct AgentLifecycleTests {
     @Test("a crash restarts with backoff; too many stop the agent; a budget breach fails only the message")
     func failures() {
         var crashed = Self.inCall()
-        #expect(crashed.callFailed(.after(until: Self.later)) == .nothing)
-        #expect(crashed.state == .backingOff(until: Self.later) && crashed.status == .dormant)
+        #expect(crashed.callFailed(.later) == .nothing)
+        #expect(crashed.state == .backingOff && crashed.status == .dormant)
         #expect(crashed.nextStep(hasMail: true) == .nothing)   // nothing runs it during the delay
         #expect(!crashed.isRunnable(hasMail: true) && crashed.isOpen)
         crashed.passivated()   // the caller releases its environment: it stays backing off
-        #expect(crashed.state == .backingOff(until: Self.later))
+        #expect(crashed.state == .backingOff)
         crashed.backoffEnded()
         #expect(crashed.state == .dormant)
         #expect(crashed.nextStep(hasMail: true) == .startMessage(activateFirst: true))
@@ -105,16 +104,16 @@ struct AgentLifecycleTests {
         var starting = L()
         #expect(starting.callFailed(.none) == .nothing)
         #expect(starting.state == .dormant)
-        #expect(starting.callFailed(.after(until: Self.later)) == .nothing)
-        #expect(starting.state == .backingOff(until: Self.later))
+        #expect(starting.callFailed(.later) == .nothing)
+        #expect(starting.state == .backingOff)
     }
 
     @Test("a failure while waiting still reports what the call deferred")
     func failureWhileWaiting() {
         var l = Self.inCall { $0.waitStarted() }
         #expect(l.reloaded(callIsStale: false) == .deferred)
-        #expect(l.callFailed(.after(until: Self.later)) == .upgrade)
-        #expect(l.state == .backingOff(until: Self.later))
+        #expect(l.callFailed(.later) == .upgrade)
+        #expect(l.state == .backingOff)
         // A failed agent fails no further.
         var failed = L(.failed(.removed))
         #expect(failed.callFailed(.never) == .nothing)
@@ -140,7 +139,7 @@ struct AgentLifecycleTests {
         stale.callStopped()
         #expect(stale.state == .idle)
 
-        for state in [L.State.dormant, .backingOff(until: Self.later), .failed(.stopped)] {
+        for state in [L.State.dormant, .backingOff, .failed(.stopped)] {
             var l = L(state)
             #expect(l.reloaded(callIsStale: true) == .nothing)
             #expect(l.state == state)
@@ -178,7 +177,7 @@ struct AgentLifecycleTests {
         // A crash of a retiring call still retires it.
         var crashing = Self.inCall()
         _ = crashing.removed()
-        #expect(crashing.callFailed(.after(until: Self.later)) == .retire)
+        #expect(crashing.callFailed(.later) == .retire)
     }
 
     @Test("a message arriving while the agent retires or fails does not start it")
