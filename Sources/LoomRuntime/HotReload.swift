@@ -130,18 +130,18 @@ extension NodeEngine {
             guard changed.contains(kind), let manifest = kinds[kind] else { continue }
             slot.manifest = manifest
             guard slot.env != nil else { continue }   // dormant: activates on the new code
-            if slot.running != nil {
-                if slot.envVersion < versions[kind, default: 1] - 1 {
-                    stopCall(slot, "agent '\(slot.name)': its code was reloaded twice while this call ran, so the call was stopped "
-                             + "(the rule of two versions); ask again")
-                    outcome.stopped += 1
-                    if upgrade(slot) { outcome.upgraded += 1 }
-                } else {
-                    slot.upgradePending = true
-                    outcome.deferred += 1
-                }
-            } else if upgrade(slot) {
-                outcome.upgraded += 1
+            switch slot.lifecycle.reloaded(callIsStale: slot.envVersion < versions[kind, default: 1] - 1) {
+            case .nothing:
+                break
+            case .upgradeNow:
+                if upgrade(slot) { outcome.upgraded += 1 }
+            case .deferred:
+                outcome.deferred += 1
+            case .stopCallThenUpgrade:
+                stopCall(slot, ReplyError(.callStopped, "agent '\(slot.name)': its code was reloaded twice while this call ran, "
+                                          + "so the call was stopped (the rule of two versions); ask again"))
+                outcome.stopped += 1
+                if upgrade(slot) { outcome.upgraded += 1 }
             }
         }
         agentOrder.removeAll { agents[$0] == nil }
@@ -157,7 +157,6 @@ extension NodeEngine {
     /// the agent stays on its old code and the error is logged.
     @discardableResult
     func upgrade(_ slot: AgentSlot) -> Bool {
-        slot.upgradePending = false
         guard let old = slot.env else { return false }
         do {
             let state = try old.rawRef("state")
@@ -184,42 +183,37 @@ extension NodeEngine {
     }
 
     /// After a call finishes: a pending upgrade or removal happens now.
-    func afterCall(_ slot: AgentSlot) {
-        if slot.retiring { retire(slot) }
-        else if slot.upgradePending { upgrade(slot) }
+    func afterCall(_ slot: AgentSlot, _ followUp: AgentLifecycle.FollowUp) {
+        switch followUp {
+        case .nothing: break
+        case .upgrade: upgrade(slot)
+        case .retire: retire(slot)
+        }
     }
 
     /// Stops an agent whose kind was removed: at once when idle (state saved), after its call in
     /// flight otherwise. Messages still queued get an error.
     func retire(_ slot: AgentSlot) {
-        if slot.running != nil {
-            slot.retiring = true
-            return
+        guard slot.lifecycle.removed() == .retireNow else { return }
+        for envelope in slot.mailbox {
+            reply(to: envelope, .failure(ReplyError(.removed, "agent '\(slot.name)' was removed from node '\(name)'")))
         }
-        for envelope in slot.mailbox { reply(to: envelope, .failure(ReplyError("agent '\(slot.name)' was removed from node '\(name)'"))) }
         slot.mailbox.removeAll()
         if slot.env != nil { passivate(slot, save: true) }
-        slot.state = .failed   // nothing runs it again
+        slot.lifecycle.retired()   // nothing runs it again
         agents[slot.name] = nil
         removeSlot(slot)
     }
 
     /// Drops an agent's call in flight (suspended in ask, ask_all or sleep); its asker gets `reason`.
-    func stopCall(_ slot: AgentSlot, _ reason: String) {
-        for (id, waiter) in pending {
-            switch waiter {
-            case .agent(let n) where n == slot.name: pending[id] = nil
-            case .group(let n, _) where n == slot.name: pending[id] = nil
-            default: break
-            }
-        }
-        slot.running = nil
-        slot.waiting = false
-        slot.resumeWith = nil
+    func stopCall(_ slot: AgentSlot, _ reason: ReplyError) {
+        pending.removeAll(of: slot.name)
+        slot.coroutine = nil
         slot.group = nil
+        slot.lifecycle.callStopped()
         if let envelope = slot.runningEnvelope {
             slot.runningEnvelope = nil
-            reply(to: envelope, .failure(ReplyError(reason)))
+            reply(to: envelope, .failure(reason))
         }
         if !slot.mailbox.isEmpty { schedule(slot) }
     }

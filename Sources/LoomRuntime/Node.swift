@@ -24,12 +24,8 @@ public actor Node {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     package let engine: NodeEngine
     let directory: NodeDirectory
-    private var loop: Task<Void, Never>?
-    private var stopping = false
-    /// Set once the drain is over: deliveries from other nodes are answered or reported, not run.
-    private var closed = false
-    private var hurried = false
-    private var shutdownTask: Task<Void, Never>?
+    /// Where the node is in its life (see ``Lifecycle``).
+    private var lifecycle = Lifecycle.ready
     private var wakeup: CheckedContinuation<Void, Never>?
     private var lastFlush = ContinuousClock.now
     private var lastIdleCheck = ContinuousClock.now
@@ -40,8 +36,8 @@ public actor Node {
     private var watcher: FileWatcher?
     private var watched: [String] = []
     private var quiet: Duration = .milliseconds(40)
+    /// The last change seen while changes settle before a reload; nil when none is pending.
     private var changeSeen: ContinuousClock.Instant?
-    private var settling = false
     /// Reloads done so far (each coalesced burst of changes counts once).
     public private(set) var reloadCount = 0
     public private(set) var lastReload: ReloadOutcome?
@@ -82,19 +78,53 @@ public actor Node {
         try directory.register(self)
     }
 
+    /// A node's life, as Hummingbird's `Server` has it: one value rather than flags and optional tasks.
+    enum Lifecycle {
+        /// Made, not started: the host's asks and sends queue, nothing runs them yet.
+        case ready
+        /// The scheduler's loop runs.
+        case running(loop: Task<Void, Never>)
+        /// ``shutdown()`` began: new work from the host is refused while what was accepted is
+        /// delivered (see ``drain()``). `loop` is the scheduler's loop, if it ran; `hurried` is
+        /// set by ``hurry()``.
+        case stopping(shutdown: Task<Void, Never>, loop: Task<Void, Never>?, hurried: Bool)
+        /// The drain is over: deliveries from other nodes are answered or reported, not run; the
+        /// shutdown's task saves state and closes the VM.
+        case stopped(shutdown: Task<Void, Never>)
+    }
+
+    /// Whether ``shutdown()`` has begun (the host's new work is refused).
+    private var stopping: Bool {
+        switch lifecycle {
+        case .ready, .running: false
+        case .stopping, .stopped: true
+        }
+    }
+
+    /// Whether the drain is over.
+    private var closed: Bool {
+        if case .stopped = lifecycle { return true }
+        return false
+    }
+
+    private var hurried: Bool {
+        if case .stopping(_, _, let hurried) = lifecycle { return hurried }
+        return false
+    }
+
     /// Starts the scheduler.
     public func start() {
-        guard loop == nil, !stopping else { return }
-        loop = Task { await self.runLoop() }
+        guard case .ready = lifecycle else { return }
+        lifecycle = .running(loop: Task { await self.runLoop() })
     }
 
     /// Asks `agent` (`agent` or `node/agent`) to handle `task` and waits for its reply.
     public func ask(_ agent: String, _ task: LuaValue, timeout: Duration? = nil) async throws -> LuaValue {
         if let target = Address(agent, localNode: name), target.node != name {
-            guard let other = directory.node(target.node) else { throw ReplyError("no node '\(target.node)' in this process") }
+            guard let other = directory.node(target.node) else { throw ReplyError(.noNode, "no node '\(target.node)' in this process") }
             return try await other.ask(target.agent, task, timeout: timeout)
         }
-        guard !stopping else { throw ReplyError("node '\(name)' is shutting down") }
+        guard !stopping else { throw ReplyError(.shuttingDown, "node '\(name)' is shutting down") }
         let value = try await withCheckedThrowingContinuation { (c: CheckedContinuation<LuaValue, any Error>) in
             engine.askFromHost(agent, task, timeout: timeout ?? engine.options.askTimeout, continuation: c)
             poke()
@@ -104,7 +134,7 @@ public actor Node {
 
     /// Sends `message` to `agent` without waiting for a reply.
     public func send(_ agent: String, _ message: LuaValue) throws {
-        guard !stopping else { throw ReplyError("node '\(name)' is shutting down") }
+        guard !stopping else { throw ReplyError(.shuttingDown, "node '\(name)' is shutting down") }
         let to = Address(agent, localNode: name) ?? Address(node: name, agent: agent)
         if case .failure(let e) = engine.enqueue(Envelope(from: Address(node: name, agent: "$host"), to: to, kind: .send, payload: message)) {
             throw e
@@ -132,7 +162,7 @@ public actor Node {
     func deliver(_ envelopes: [Envelope]) {
         guard !closed else {
             // Another node sent these before it saw this one go: asks get an error, sends a warning.
-            let (replies, dropped) = Envelope.undeliverable(envelopes, ReplyError("node '\(name)' shut down"))
+            let (replies, dropped) = Envelope.undeliverable(envelopes, ReplyError(.shutDown, "node '\(name)' shut down"))
             if dropped > 0 { engine.logger.warning("\(dropped) message(s) from other nodes arrived after shutdown and were dropped") }
             returnToSenders(replies)
             return
@@ -177,7 +207,7 @@ public actor Node {
     /// reloads after changes settle: a burst of writes with less than `quiet` between them
     /// becomes one reload.
     public func watch(quiet: Duration = .milliseconds(40)) throws {
-        guard !stopping else { throw ReplyError("node '\(name)' is shutting down: not watching") }
+        guard !stopping else { throw ReplyError(.shuttingDown, "node '\(name)' is shutting down: not watching") }
         self.quiet = quiet
         try rewatch()
     }
@@ -202,9 +232,9 @@ public actor Node {
     }
 
     private func noteChange() {
+        let settling = changeSeen != nil
         changeSeen = .now
         guard !settling else { return }
-        settling = true
         Task { await self.settleThenReload() }
     }
 
@@ -213,7 +243,6 @@ public actor Node {
             try? await Task.sleep(until: seen + quiet, clock: .continuous)
         }
         changeSeen = nil
-        settling = false
         if !stopping { reload() }
     }
 
@@ -221,14 +250,18 @@ public actor Node {
     /// `shutdownGrace` (see ``drain()``), saves every active agent's state, and closes the VM. A
     /// second call waits for the first to finish.
     public func shutdown() async {
-        if let stopped = shutdownTask {
-            await stopped.value
+        let loop: Task<Void, Never>?
+        switch lifecycle {
+        case .stopping(let task, _, _), .stopped(let task):
+            await task.value
             return
+        case .ready: loop = nil
+        case .running(let running): loop = running
         }
         // A task of its own: the caller's cancellation does not cut the drain short (``hurry()`` does).
-        stopping = true   // from here on the host's new work is refused
+        // From here on the host's new work is refused.
         let task = Task { await self.stop() }
-        shutdownTask = task
+        lifecycle = .stopping(shutdown: task, loop: loop, hurried: false)
         await task.value
     }
 
@@ -238,21 +271,22 @@ public actor Node {
     /// Ends the grace period of a shutdown under way now (a second Ctrl-C): what is unfinished is
     /// answered and counted, and state is saved.
     public func hurry() {
-        guard stopping else { return }   // before a shutdown there is no grace to end
-        hurried = true
+        // Before a shutdown there is no grace to end; after the drain, none left.
+        guard case .stopping(let task, let loop, _) = lifecycle else { return }
+        lifecycle = .stopping(shutdown: task, loop: loop, hurried: true)
     }
 
     private func stop() async {
         watcher?.stop()
         watcher = nil
         poke()
-        await loop?.value
+        if case .stopping(_, let loop, _) = lifecycle { await loop?.value }
         await drain()
         // From here on deliveries from other nodes are answered or reported, not queued: the last
         // `sendOutbound` below suspends, and anything queued now would never run.
-        closed = true
+        if case .stopping(let task, _, _) = lifecycle { lifecycle = .stopped(shutdown: task) }
         // Asks that will not be answered now get an error at once rather than their timeout.
-        engine.failUnfinishedAsks(ReplyError("node '\(name)' shut down before answering"))
+        engine.failUnfinishedAsks(ReplyError(.shutDown, "node '\(name)' shut down before answering"))
         await sendOutbound()
         engine.shutdown()
         directory.unregister(name)
@@ -277,12 +311,7 @@ public actor Node {
             // steps, so that the deadline is looked at often.
             let slice = min(clock.now + .milliseconds(50), deadline)
             repeat { engine.step(budget: 32) } while engine.hasWork && clock.now < slice
-            await sendOutbound()
-            if clock.now - lastFlush >= engine.options.flushInterval {
-                engine.flush()
-                lastFlush = clock.now
-            }
-            if engine.hasWork || !engine.outbound.isEmpty {
+            if await finishTurn(housekeeping: false) {
                 await Task.yield()
                 continue
             }
@@ -318,12 +347,26 @@ public actor Node {
     private func runLoop() async {
         while !stopping {
             engine.step(budget: 2048)
-            await sendOutbound()
-            let now = ContinuousClock.now
-            if now - lastFlush >= engine.options.flushInterval {
-                engine.flush()
-                lastFlush = now
+            if await finishTurn(housekeeping: true) {
+                await Task.yield()
+                continue
             }
+            await waitForWork()
+        }
+    }
+
+    /// What the run loop and the shutdown's drain do after their steps: messages for other nodes go
+    /// out, dirty state is saved on the usual interval, and (`housekeeping`, while running) idle
+    /// agents are passivated and memory consolidated on schedule. Returns whether more work is
+    /// ready now.
+    private func finishTurn(housekeeping: Bool) async -> Bool {
+        await sendOutbound()
+        let now = ContinuousClock.now
+        if now - lastFlush >= engine.options.flushInterval {
+            engine.flush()
+            lastFlush = now
+        }
+        if housekeeping {
             if now - lastIdleCheck >= .milliseconds(100) {
                 engine.passivateIdle()
                 lastIdleCheck = now
@@ -332,12 +375,8 @@ public actor Node {
                 engine.consolidateMemory()
                 lastConsolidation = now
             }
-            if engine.hasWork || !engine.outbound.isEmpty {
-                await Task.yield()
-                continue
-            }
-            await waitForWork()
         }
+        return engine.hasWork || !engine.outbound.isEmpty
     }
 
     private func sendOutbound() async {
@@ -355,7 +394,7 @@ public actor Node {
             if let other = directory.node(nodeName) {
                 await other.deliver(envelopes)
             } else {
-                let (replies, dropped) = Envelope.undeliverable(envelopes, ReplyError("no node '\(nodeName)' in this process"))
+                let (replies, dropped) = Envelope.undeliverable(envelopes, ReplyError(.noNode, "no node '\(nodeName)' in this process"))
                 for reply in replies { _ = engine.enqueue(reply) }
                 // A send has nobody to tell: it is not dropped silently.
                 if dropped > 0 { engine.logger.warning("\(dropped) message(s) to node '\(nodeName)' dropped: no such node in this process (stopped, or never started)") }
@@ -375,29 +414,5 @@ public actor Node {
             if stopping || engine.hasWork { c.resume() } else { wakeup = c }
         }
         timer.cancel()
-    }
-}
-
-/// The nodes of this process, by name, so that agents can address `node/agent`.
-public final class NodeDirectory: Sendable {
-    private let nodes = Mutex<[String: Node]>([:])
-
-    public static let shared = NodeDirectory()
-
-    public init() {}
-
-    func register(_ node: Node) throws {
-        try nodes.withLock { nodes in
-            if nodes[node.name] != nil { throw ReplyError("a node named '\(node.name)' is already running in this process") }
-            nodes[node.name] = node
-        }
-    }
-
-    func unregister(_ name: String) {
-        _ = nodes.withLock { $0.removeValue(forKey: name) }
-    }
-
-    public func node(_ name: String) -> Node? {
-        nodes.withLock { $0[name] }
     }
 }

@@ -29,9 +29,6 @@ public final class LuaCoroutine {
     /// while it is fresh or suspended in a yield. ``restart(_:)`` makes a finished one fresh again.
     public package(set) var isFinished = false
 
-    /// Marks a fresh coroutine as reusable: ``LuaState/runBatch`` resets it before each use.
-    public func isFinishedForBatch() { isFinished = true }
-
     /// Makes a finished coroutine ready to call `function` on its next resume, reusing its Lua
     /// thread (cheaper than a new coroutine).
     /// - Throws: `state` when the coroutine has not finished or the state is closed.

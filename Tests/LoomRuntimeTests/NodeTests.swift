@@ -46,7 +46,7 @@ struct NodeTests {
             _ = try await left.ask("asker2/echo", 1)
             Issue.record("expected an error")
         } catch let error as ReplyError {
-            #expect(error.message == "no node 'asker2' in this process")
+            #expect(error.kind == .noNode)
         }
         await right.shutdown()
         await left.shutdown()
@@ -77,7 +77,7 @@ struct NodeTests {
             try await node.send("slow", 4)
             Issue.record("expected mailbox full")
         } catch let error as ReplyError {
-            #expect(error.message == "mailbox of 'n/slow' is full (3 messages)")
+            #expect(error.kind == .mailboxFull)
         }
         await node.shutdown()
     }
@@ -152,6 +152,7 @@ struct NodeTests {
                 _ = try await node.ask("crasher", "boom")
                 Issue.record("expected an error")
             } catch let error as ReplyError {
+                #expect(error.kind == .handlerFailed(.runtime))
                 #expect(error.message.contains("exploded on purpose"))
             }
         }
@@ -161,7 +162,7 @@ struct NodeTests {
             _ = try await node.ask("crasher", "ok")
             Issue.record("expected the stopped agent to refuse")
         } catch let error as ReplyError {
-            #expect(error.message == "agent 'crasher' has failed and is stopped")
+            #expect(error.kind == .stopped)
         }
         #expect(try await node.ask("echo", ["x": 1]) == ["double": 2, "from": "$host"])
         await node.shutdown()
@@ -200,7 +201,7 @@ struct NodeTests {
             _ = try await spun
             Issue.record("expected a timeout")
         } catch let error as ReplyError {
-            #expect(error.message.contains("deadline of 200 ms exceeded"))
+            #expect(error.kind == .handlerFailed(.timeout))
         }
         #expect(try await node.ask("echo", ["x": 3]) == ["double": 6, "from": "$host"])
         #expect(await node.agents().first { $0.name == "spinner" }?.state != .failed)
@@ -256,7 +257,7 @@ struct NodeTests {
             _ = try await node.ask("nobody:1", .nil)
             Issue.record("expected an error")
         } catch let error as ReplyError {
-            #expect(error.message == "no agent 'nobody:1' on node 'n'")
+            #expect(error.kind == .noAgent)
         }
         await node.shutdown()
     }

@@ -94,7 +94,8 @@ struct ShutdownTests {
         let stopping = Task { await node.shutdown() }
         // While it drains, the host's new work is refused.
         try await Self.until { await node.isShuttingDown }
-        await #expect(throws: ReplyError.self) { try await node.ask("chain", 3) }
+        let refused = await #expect(throws: ReplyError.self) { try await node.ask("chain", 3) }
+        #expect(refused?.kind == .shuttingDown)
         await stopping.value
         let took = clock.now - began
         // The grace is waited for (up to a last nap that would end after it), and bounds the wait.
@@ -104,7 +105,8 @@ struct ShutdownTests {
         // The chain went on during the grace, and where it got to is saved.
         let saved = try await Self.saved(f, "chain")
         #expect((saved.first?.integer ?? 0) >= 3)
-        await #expect(throws: ReplyError.self) { try await node.send("chain", 3) }
+        let refusedSend = await #expect(throws: ReplyError.self) { try await node.send("chain", 3) }
+        #expect(refusedSend?.kind == .shuttingDown)
     }
 
     @Test("an ask from another node that the grace does not let finish is answered at once, not at its timeout")
@@ -160,7 +162,8 @@ struct ShutdownTests {
         #expect(try await Self.saved(f, "slow") == [1])
         // A node that has shut down refuses to reload or watch, and holds no VM.
         #expect(await node.reload().error?.contains("is shutting down") == true)
-        await #expect(throws: ReplyError.self) { try await node.watch() }
+        let refused = await #expect(throws: ReplyError.self) { try await node.watch() }
+        #expect(refused?.kind == .shuttingDown)
         #expect(await node.memoryInUse() == 0)
         #expect(await node.agents().map(\.name) == ["slow"])
     }
@@ -244,5 +247,5 @@ extension Node {
     }
 
     /// Whether the agent's handler is part-way (in a sleep or an ask).
-    func partWay(_ agent: String) -> Bool { engine.agents[agent]?.running != nil }
+    func partWay(_ agent: String) -> Bool { engine.agents[agent]?.lifecycle.hasCallInFlight == true }
 }
