@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomAuthoring
 import LoomRuntime
 
 /// `loom test [PATH...]`: Lua tests in the real host.

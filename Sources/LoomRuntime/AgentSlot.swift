@@ -1,5 +1,5 @@
 import DequeModule
-import LuaKit
+package import LuaKit
 import LoomCore
 
 /// One agent of a node: its lifecycle (``AgentLifecycle``), its environment when active, its

@@ -51,8 +51,7 @@ public actor Node {
         // The one way to open a node (NodePlan): lineage, loom.lock's pins, resolution. `loom test`'s
         // agent uses each capability of the lineage that resolves here (a skill the constitution
         // refuses stays out, and `use` in a test says so).
-        let testAgent: ((Lineage) -> NodePlan.ExtraAgent)? = options.testAgent ? { TestRunner.extraAgent($0) } : nil
-        let plan = try NodePlan(directory: path, locked: options.locked, extraAgent: testAgent)
+        let plan = try NodePlan(directory: path, locked: options.locked, extraAgent: options.extraAgent)
         for warning in plan.warnings { logger.warning("\(warning)") }
         let lineage = plan.lineage, resolution = plan.resolution
         let dir = lineage.root.manifest.directory

@@ -1,8 +1,8 @@
 import DequeModule
 import Foundation
 import Logging
-import LoomCore
-import LuaKit
+package import LoomCore
+package import LuaKit
 
 /// Agents' slots and environments: compiling behaviours, activation and passivation.
 extension NodeEngine {
@@ -62,7 +62,7 @@ extension NodeEngine {
     }
 
     /// Adds an agent whose behaviour is `source` (not a folder): the test runner.
-    func addAgent(_ manifest: AgentManifest, source: [UInt8], chunkName: String, globals: [String: LuaRef] = [:]) throws(LuaError) {
+    package func addAgent(_ manifest: AgentManifest, source: [UInt8], chunkName: String, globals: [String: LuaRef] = [:]) throws(LuaError) {
         behaviours[manifest.name] = try lua.load(bytes: Array("local _ENV = ...; ".utf8) + source, name: chunkName)
         behaviourSources[manifest.name] = source
         kinds[manifest.name] = manifest

@@ -1,7 +1,7 @@
 import DequeModule
 import Foundation
 import Logging
-import LoomCore
+package import LoomCore
 import LoomMemory
 package import LuaKit
 
@@ -48,7 +48,7 @@ package final class NodeEngine {
     var agentOrder: [String] = []
     /// Agent kinds by name: `kind` addresses the kind's own instance, `kind:id` another instance of
     /// it, created on its first message (virtual actors).
-    var kinds: [String: AgentManifest] = [:]
+    package var kinds: [String: AgentManifest] = [:]
     /// Extra globals for agents made by the host (the test runner's traceback function).
     var extraGlobals: [String: [String: LuaRef]] = [:]
 

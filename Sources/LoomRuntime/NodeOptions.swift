@@ -1,3 +1,4 @@
+package import LoomCore
 public import LuaKit
 
 /// How a node runs its agents.
@@ -36,8 +37,9 @@ public struct NodeOptions: Sendable {
     /// Refuse to open (or reload) the node when its loom.lock is missing or differs from what
     /// resolution gives now (see ``NodePlan``). Off, a lock that differs is a logged warning.
     public var locked = false
-    /// Adds `loom test`'s agent, `__test`, which uses every capability the node's skills provide.
-    var testAgent = false
+    /// An agent to add to the node before it resolves (``NodePlan/ExtraAgent``): `loom test`'s
+    /// `__test` agent (LoomAuthoring), which uses every capability the node's skills provide.
+    package var extraAgent: (@Sendable (Lineage) -> NodePlan.ExtraAgent)?
 
     public init() {}
 }

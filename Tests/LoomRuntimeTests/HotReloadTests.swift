@@ -9,7 +9,7 @@ import Testing
         version = "1.0"
         function on_task(t)
           state.count = (state.count or 0) + 1
-          if t == "slow" then sleep(0.4) end
+          if t == "slow" then sleep(1.5) end
           return "v1:" .. tostring(t)
         end
         """
@@ -49,7 +49,7 @@ import Testing
         let node = try await start(f)
         _ = try await node.ask("worker", "warm")
         async let slow = node.ask("worker", "slow")
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await eventually { await node.hasCallInFlight("worker") })
         try f.write("n/agents/worker/agent.lua", "function on_task(t) return 'v2:' .. tostring(t) end\n")
         let outcome = await node.reload()
         #expect(outcome.changed == ["worker"])
@@ -64,7 +64,7 @@ import Testing
         let node = try await start(f)
         _ = try await node.ask("worker", "warm")
         async let slow = node.ask("worker", "slow")
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await eventually { await node.hasCallInFlight("worker") })
         try f.write("n/agents/worker/agent.lua", "function on_task(t) return 'v2' end\n")
         #expect(await node.reload().deferred == 1)
         try f.write("n/agents/worker/agent.lua", "function on_task(t) return 'v3' end\n")
@@ -83,11 +83,11 @@ import Testing
 
     @Test func aKindRemovedWhileACallRunsRetiresWhenTheCallEnds() async throws {
         let f = try fixture()
-        try f.write("n/agents/worker/agent.lua", Self.v1.replacingOccurrences(of: "sleep(0.4)", with: "sleep(1.5)"))
+        try f.write("n/agents/worker/agent.lua", Self.v1)
         let node = try await start(f)
         _ = try await node.ask("worker", "warm")
         async let slow = node.ask("worker", "slow")
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await eventually { await node.hasCallInFlight("worker") })
         try FileManager.default.removeItem(atPath: f.path("n") + "/agents/worker")
         #expect(await node.reload().removed == ["worker"])
         // Retiring: the call in flight finishes on its code; an ask queued behind it is answered
@@ -207,3 +207,10 @@ import Testing
     }
 }
 
+extension Node {
+    /// Whether the agent has a handler in flight (running, or waiting in `sleep` or `ask`): the
+    /// reload tests wait for this instead of guessing how long the ask takes to arrive.
+    func hasCallInFlight(_ agent: String) -> Bool {
+        engine.agents[agent]?.lifecycle.hasCallInFlight ?? false
+    }
+}

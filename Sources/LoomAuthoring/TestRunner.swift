@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import LoomCore
+import LoomRuntime
 import LuaKit
 
 /// `loom test`: finds `*_test.lua` files (and `tests/*.lua`) and runs them in the real host.
@@ -117,7 +118,7 @@ public struct TestRunner: Sendable {
         }
         guard let source = FileManager.default.contents(atPath: file.path) else { return [failure(file, "cannot read \(file.path)")] }
         var options = NodeOptions()
-        options.testAgent = true
+        options.extraAgent = { Self.extraAgent($0) }
         options.locked = locked && file.node != nil   // a folder of skills runs in a node made for it, without a lock
         options.limits = LuaLimits(timeout: timeout, memory: 256 << 20)
         options.askTimeout = timeout + .seconds(1)
