@@ -47,7 +47,7 @@ public struct TestRunner: Sendable {
         for path in paths {
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-                throw ReplyError("\(path) does not exist; give test files, or skill, agent or node folders")
+                throw TestRunnerError(.noSuchPath, "\(path) does not exist; give test files, or skill, agent or node folders")
             }
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
             if !isFolder.boolValue {
@@ -226,7 +226,7 @@ extension TestRunner {
 extension Node {
     /// Gives the test agent its behaviour: the test framework.
     func addTestAgent() throws {
-        guard let manifest = engine.kinds["__test"] else { throw ReplyError("the node was not opened for tests") }
+        guard let manifest = engine.kinds["__test"] else { throw TestRunnerError(.noTestAgent, "the node was not opened for tests") }
         try engine.addAgent(manifest, source: Array(TestFramework.source.utf8), chunkName: TestRunner.frameworkChunk,
                             globals: ["__traceback": try engine.lua.tracebackFunction()])
     }

@@ -63,7 +63,7 @@ public struct ReloadBenchmark: Sendable {
             let start = clock.now
             try Self.behaviour(tag).write(toFile: file, atomically: true, encoding: .utf8)
             while try await node.ask("worker", "ping").string != tag {
-                if clock.now - start > .seconds(5) { throw ReplyError("reload \(i) did not go live within 5 s") }
+                if clock.now - start > .seconds(5) { throw BenchmarkError("reload \(i) did not go live within 5 s") }
                 try await Task.sleep(for: .microseconds(200))
             }
             latencies.append(RuntimeBenchmark.seconds(clock.now - start) * 1000)

@@ -179,7 +179,7 @@ extension Node {
         round()   // activates the sender and every worker
         let ordered = try engine.lua.ref(.table(LuaTable()))
         for (i, n) in names.enumerated() {
-            guard let h = engine.agents[n]?.onMessage else { throw ReplyError("agent \(n) is not active") }
+            guard let h = engine.agents[n]?.onMessage else { throw BenchmarkError("agent \(n) is not active") }
             try ordered.set(Int64(i + 1), h)
         }
         var agentBest = Duration.seconds(1_000_000), cBest = Duration.seconds(1_000_000), copyingBest = Duration.seconds(1_000_000)
@@ -194,7 +194,7 @@ extension Node {
                 let c = try clock.measure {
                     failures = try engine.lua.benchmarkResumeBaseline(handlers: ordered, agents: count, messages: rounds * count, copying: copying)
                 }
-                if failures != 0 { throw ReplyError("the C baseline failed \(failures) resumes") }
+                if failures != 0 { throw BenchmarkError("the C baseline failed \(failures) resumes") }
                 try expectCounts(names, before.map { $0 + Int64(rounds) })
                 if copying { copyingBest = min(copyingBest, c) } else { cBest = min(cBest, c) }
             }
@@ -217,7 +217,7 @@ extension Node {
     private func counts(_ names: [String]) throws -> [Int64] {
         try names.map { n in
             guard let env = engine.agents[n]?.env, case .integer(let c) = try env.get("state").table?["count"] ?? .nil else {
-                throw ReplyError("worker \(n) has no count")
+                throw BenchmarkError("worker \(n) has no count")
             }
             return c
         }
@@ -227,7 +227,7 @@ extension Node {
     private func expectCounts(_ names: [String], _ expected: [Int64]) throws {
         let got = try counts(names)
         for (i, n) in names.enumerated() where got[i] != expected[i] {
-            throw ReplyError("worker \(n) handled \(got[i]) messages, not \(expected[i])")
+            throw BenchmarkError("worker \(n) handled \(got[i]) messages, not \(expected[i])")
         }
     }
 

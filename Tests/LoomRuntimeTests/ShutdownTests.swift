@@ -205,12 +205,16 @@ struct ShutdownTests {
         #expect(logs.contains("'poller' (active): 3 queued, a handler part-way"), "\(logs.messages)")
     }
 
+    struct ConditionTimedOut: Error, CustomStringConvertible {
+        var description: String { "condition not met within 10 s" }
+    }
+
     /// Waits (up to 10 s) until `condition` holds.
     static func until(_ condition: () async -> Bool) async throws {
         let clock = ContinuousClock()
         let limit = clock.now + .seconds(10)
         while !(await condition()) {
-            guard clock.now < limit else { throw ReplyError("condition not met within 10 s") }
+            guard clock.now < limit else { throw ConditionTimedOut() }
             try await Task.sleep(for: .milliseconds(5))
         }
     }
