@@ -136,60 +136,88 @@ public final class LuaRef {
     }
 
     // Fixed arities: plain generics specialize fully, where parameter packs still go through
-    // witness tables. They behave exactly like the variadic form above.
+    // witness tables. They behave exactly like the variadic form above. They are inlinable, so a
+    // caller in another module (the runtime, a host program) gets them specialized for its types;
+    // what they call is non-generic (``beginCall()``, ``invokeCall(_:count:)``, ``endCall(_:)``).
 
     /// Calls the value with no arguments and reads its first result as `R`; see ``call(_:as:)``.
+    @inlinable
     public func call<R: LuaReadable>(as result: R.Type) throws(LuaError) -> R {
-        let (L, base) = try begin()
-        return try finish(L, base: base, count: 0)
+        let stack = try beginCall()
+        return try finishCall(stack, count: 0)
     }
 
     /// Calls the value with one typed argument and reads its first result as `R`.
+    @inlinable
     public func call<A: LuaPushable, R: LuaReadable>(_ a: A, as result: R.Type) throws(LuaError) -> R {
-        let (L, base) = try begin()
-        let stack = LuaStack(L)
-        do { try a.push(onto: stack) } catch { lua_settop(L, base); throw error }
-        return try finish(L, base: base, count: 1)
+        let stack = try beginCall()
+        do { try a.push(onto: stack) } catch { endCall(stack); throw error }
+        return try finishCall(stack, count: 1)
     }
 
     /// Calls the value with two typed arguments and reads its first result as `R`.
+    @inlinable
     public func call<A: LuaPushable, B: LuaPushable, R: LuaReadable>(_ a: A, _ b: B, as result: R.Type) throws(LuaError) -> R {
-        let (L, base) = try begin()
-        let stack = LuaStack(L)
+        let stack = try beginCall()
         do {
             try a.push(onto: stack)
             try b.push(onto: stack)
         } catch {
-            lua_settop(L, base)
+            endCall(stack)
             throw error
         }
-        return try finish(L, base: base, count: 2)
+        return try finishCall(stack, count: 2)
     }
 
     /// Calls the value with three typed arguments and reads its first result as `R`.
+    @inlinable
     public func call<A: LuaPushable, B: LuaPushable, C: LuaPushable, R: LuaReadable>(
         _ a: A, _ b: B, _ c: C, as result: R.Type
     ) throws(LuaError) -> R {
-        let (L, base) = try begin()
-        let stack = LuaStack(L)
+        let stack = try beginCall()
         do {
             try a.push(onto: stack)
             try b.push(onto: stack)
             try c.push(onto: stack)
         } catch {
-            lua_settop(L, base)
+            endCall(stack)
             throw error
         }
-        return try finish(L, base: base, count: 3)
+        return try finishCall(stack, count: 3)
     }
 
-    /// Pushes the function; returns the state and the stack top to restore.
-    private func begin() throws(LuaError) -> (OpaquePointer, Int32) {
-        let L = try core.open()
-        let base = lua_gettop(L)
-        push(L)
-        return (L, base)
+    /// Calls with `count` arguments pushed, reads one result as `R`, restores the stack.
+    @inlinable
+    func finishCall<R: LuaReadable>(_ stack: LuaStack, count: Int32) throws(LuaError) -> R {
+        try invokeCall(stack, count: count)
+        defer { endCall(stack) }
+        do {
+            return try R.read(from: stack, at: -1)
+        } catch {
+            throw LuaError(kind: .conversion, message: "result: \(error.message)")
+        }
     }
+
+    /// Pushes the function; returns the stack, whose ``LuaStack/base`` is the top to restore.
+    @usableFromInline
+    func beginCall() throws(LuaError) -> LuaStack {
+        let L = try core.open()
+        let stack = LuaStack(L, base: lua_gettop(L))
+        push(L)
+        return stack
+    }
+
+    /// Calls the function under the state's budget with `count` arguments, for one result. On
+    /// failure the stack is restored and the script's error thrown.
+    @usableFromInline
+    func invokeCall(_ stack: LuaStack, count: Int32) throws(LuaError) {
+        let status = loom_pcall(stack.L, count, 1)
+        guard status == LUA_OK else { throw core.takeError(status, base: stack.base) }
+    }
+
+    /// Restores the stack to where ``beginCall()`` found it.
+    @usableFromInline
+    func endCall(_ stack: LuaStack) { lua_settop(stack.L, stack.base) }
 
     /// Calls with `count` arguments pushed, reads one result, restores the stack.
     private func finish<R: LuaReadable>(_ L: OpaquePointer, base: Int32, count: Int32) throws(LuaError) -> R {

@@ -37,8 +37,18 @@ public enum LuaType: Int32, Sendable {
 /// allocate run protected and throw a ``LuaError`` of kind `memory` when the cap is reached.
 public struct LuaStack {
     let L: OpaquePointer
+    /// The stack top a typed call restores when it ends (see `LuaRef.beginCall()`); 0 otherwise.
+    let base: Int32
 
-    package init(_ L: OpaquePointer) { self.L = L }
+    package init(_ L: OpaquePointer) {
+        self.L = L
+        base = 0
+    }
+
+    init(_ L: OpaquePointer, base: Int32) {
+        self.L = L
+        self.base = base
+    }
 
     /// The number of values on the stack (in a host function: the number of arguments).
     public var top: Int32 { lua_gettop(L) }
