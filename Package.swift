@@ -48,9 +48,12 @@ let package = Package(
             dependencies: ["CLoomMail", "CLuaShim", "CLua"]
         ),
         // Swift bridge to one Lua state: values, references, calls, coroutines, budgets, the sandbox.
+        // Release builds serialize its bodies for callers (cross-module optimization): the typed
+        // calls and the value conversions are specialized in the runtime and in host programs.
         .target(
             name: "LuaKit",
-            dependencies: ["CLuaShim", "CLua"]
+            dependencies: ["CLuaShim", "CLua"],
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
         ),
         // Pure Swift domain: manifests, versions, lineage, the capability registry. No Lua.
         .target(
