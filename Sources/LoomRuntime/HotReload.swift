@@ -106,6 +106,15 @@ extension NodeEngine {
         }
         for kind in newKinds.keys.sorted() {
             if kinds[kind] == nil {
+                if let old = agents[kind] {
+                    // Removed by an earlier reload while a call ran, and back before that call
+                    // ended: the old call stops now (it is two versions behind), so that one slot
+                    // holds the name and the old one's timers and retirement cannot reach the new.
+                    stopCall(old, ReplyError(.callStopped, "agent '\(kind)': its kind was removed and added back while this "
+                                                 + "call ran, so the call was stopped; ask again"))
+                    outcome.stopped += 1
+                    retire(old)
+                }
                 kinds[kind] = newKinds[kind]
                 versions[kind] = 1
                 let slot = makeSlot(newKinds[kind]!, name: kind)

@@ -101,6 +101,35 @@ import Testing
         await node.shutdown()
     }
 
+    @Test func aKindRemovedThenAddedBackWhileTheOldCallRunsKeepsTheNewAgent() async throws {
+        let f = try fixture()
+        let node = try await start(f)
+        _ = try await node.ask("worker", "warm")
+        async let slow = node.ask("worker", "slow")
+        #expect(try await eventually { await node.hasCallInFlight("worker") })
+        let folder = f.path("n") + "/agents/worker"
+        try FileManager.default.moveItem(atPath: folder, toPath: f.path("away"))
+        #expect(await node.reload().removed == ["worker"])
+        try FileManager.default.moveItem(atPath: f.path("away"), toPath: folder)
+        try f.write("n/agents/worker/agent.lua", "function on_task(t) return 'back:' .. tostring(t) end\n")
+        let back = await node.reload()
+        #expect(back.added == ["worker"])
+        #expect(back.stopped == 1)
+        // The old call is two versions behind: it stops at once with its own kind of error
+        // (before, its asker waited for the timeout: its sleep's timer woke the new agent).
+        do {
+            _ = try await slow
+            Issue.record("the old call should have been stopped")
+        } catch let error as ReplyError {
+            #expect(error.kind == .callStopped)
+        }
+        #expect(try await node.ask("worker", "x").string == "back:x")
+        // Its sleep's end, due now, reaches nothing: the new agent goes on answering.
+        try await Task.sleep(for: .milliseconds(1600))
+        #expect(try await node.ask("worker", "y").string == "back:y")
+        await node.shutdown()
+    }
+
     @Test func migrateRunsWithTheOldStateAndVersion() async throws {
         let f = try fixture()
         let node = try await start(f)
