@@ -110,10 +110,8 @@ public struct Audit: Sendable {
         let failures = (t["failures"].table?.array ?? []).map { v in
             "\(v.table?["agent"].string ?? "?"): \(v.table?["error"].string ?? "?")"
         }
-        let elapsed = clock.now - start
-        let (s, atto) = elapsed.components
         return Result(files: Int(t["files"].integer ?? 0), rows: rows, failures: failures, markdownPath: md, jsonPath: js,
-                      seconds: Double(s) + Double(atto) / 1e18)
+                      seconds: (clock.now - start).inSeconds)
     }
 }
 

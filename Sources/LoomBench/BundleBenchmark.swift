@@ -90,9 +90,8 @@ public struct BundleBenchmark: Sendable {
                 }
             }
             guard ok else { throw BundleError(.signature, "the raw baseline failed to verify") }
-            func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-            loomBest = min(loomBest, seconds(loom))
-            rawBest = min(rawBest, seconds(raw))
+            loomBest = min(loomBest, loom.inSeconds)
+            rawBest = min(rawBest, raw.inSeconds)
         }
         return Results(bundleBytes: bundle.bytes.count, installMilliseconds: times[times.count / 2],
                        verifyPerSecond: Double(verifications) / loomBest, rawPerSecond: Double(verifications) / rawBest)

@@ -1,5 +1,6 @@
 internal import CLoomBench
 internal import CLuaShim
+import LoomCore
 package import LuaKit
 
 /// Measurements of the bridge against the raw C API, in one process. `loom bench lua` prints them.
@@ -47,10 +48,6 @@ public struct LuaBenchmark: Sendable {
         self.rounds = rounds
     }
 
-    private static func seconds(_ d: Duration) -> Double {
-        let (s, atto) = d.components
-        return Double(s) + Double(atto) / 1e18
-    }
 
     /// Runs `a` and `b` alternately `rounds` times; returns the best time of each in ns per op.
     private func compare(_ ops: Int, _ a: () throws -> Void, _ b: () throws -> Void) rethrows -> Comparison {
@@ -61,8 +58,8 @@ public struct LuaBenchmark: Sendable {
         for _ in 0..<rounds {
             let ta = try clock.measure(a)
             let tb = try clock.measure(b)
-            bestA = min(bestA, Self.seconds(ta))
-            bestB = min(bestB, Self.seconds(tb))
+            bestA = min(bestA, ta.inSeconds)
+            bestB = min(bestB, tb.inSeconds)
         }
         return Comparison(loom: bestA * 1e9 / Double(ops), c: bestB * 1e9 / Double(ops))
     }
@@ -143,7 +140,7 @@ public struct LuaBenchmark: Sendable {
                 state = try LuaState()
                 _ = try state?.newEnvironment()
             }
-            best = min(best, Self.seconds(t))
+            best = min(best, t.inSeconds)
             if let state {
                 bytes = state.memoryUsed
                 let before = state.memoryUsed

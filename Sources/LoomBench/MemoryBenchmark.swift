@@ -1,4 +1,5 @@
 import Foundation
+import LoomCore
 import GRDB
 import LoomMemory
 
@@ -118,7 +119,7 @@ public struct MemoryBenchmark: Sendable {
             let agent = "agent:\(r * 7919 % agents)"
             let query = Self.sentence(&seed).split(separator: " ").prefix(3).joined(separator: " ")
             let t = try clock.measure { _ = try store.recall(agent: agent, query: query, options: options) }
-            latencies.append(Self.seconds(t) * 1e6)
+            latencies.append(t.inSeconds * 1e6)
         }
         latencies.sort()
 
@@ -128,11 +129,11 @@ public struct MemoryBenchmark: Sendable {
             sum + ((try? FileManager.default.attributesOfItem(atPath: dir + "/" + f)[.size] as? Int) ?? 0)
         }
         let total = agents * perAgent + singles
-        return Results(batchedPerSecond: Double(agents * perAgent) / Self.seconds(batched),
-                       cBatchedPerSecond: Double(agents * perAgent) / Self.seconds(cBatched),
+        return Results(batchedPerSecond: Double(agents * perAgent) / batched.inSeconds,
+                       cBatchedPerSecond: Double(agents * perAgent) / cBatched.inSeconds,
                        cSplitCommittedPerSecond: Double(agents * perAgent) / split.committed,
                        cSplitIndexedPerSecond: Double(agents * perAgent) / split.indexed,
-                       singlePerSecond: Double(singles) / Self.seconds(single), agents: agents, perAgent: perAgent,
+                       singlePerSecond: Double(singles) / single.inSeconds, agents: agents, perAgent: perAgent,
                        recallP50Microseconds: latencies[latencies.count / 2],
                        recallP99Microseconds: latencies[min(latencies.count - 1, latencies.count * 99 / 100)],
                        bytesPerMemory: Double(bytes) / Double(total))
@@ -170,8 +171,4 @@ public struct MemoryBenchmark: Sendable {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
-    static func seconds(_ d: Duration) -> Double {
-        let (s, atto) = d.components
-        return Double(s) + Double(atto) / 1e18
-    }
 }

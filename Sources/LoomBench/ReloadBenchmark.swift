@@ -1,4 +1,5 @@
 import Foundation
+import LoomCore
 import Logging
 import LoomRuntime
 import LuaKit
@@ -66,7 +67,7 @@ public struct ReloadBenchmark: Sendable {
                 if clock.now - start > .seconds(5) { throw BenchmarkError("reload \(i) did not go live within 5 s") }
                 try await Task.sleep(for: .microseconds(200))
             }
-            latencies.append(RuntimeBenchmark.seconds(clock.now - start) * 1000)
+            latencies.append((clock.now - start).inSeconds * 1000)
             progress("reload \(i): \(String(format: "%.1f", latencies.last!)) ms")
         }
         done.store(true, ordering: .releasing)

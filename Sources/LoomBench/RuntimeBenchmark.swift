@@ -94,10 +94,6 @@ public struct RuntimeBenchmark: Sendable {
         return Int(usage.ru_maxrss) * 1024
     }
 
-    static func seconds(_ d: Duration) -> Double {
-        let (s, atto) = d.components
-        return Double(s) + Double(atto) / 1e18
-    }
 
     public func run(progress: (String) -> Void = { _ in }) async throws -> Results {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bench-\(UUID().uuidString)").path
@@ -153,9 +149,9 @@ public struct RuntimeBenchmark: Sendable {
                        loomMessagesPerSecond: Double(messages) / loomSeconds, hostMessagesPerSecond: Double(messages) / hostSeconds,
                        cMessagesPerSecond: Double(messages) / cSeconds, cCopyingMessagesPerSecond: Double(messages) / cCopyingSeconds,
                        idleAgents: idleAgents, bytesPerIdleAgent: bytes, microsecondsPerActivation: activation * 1e6,
-                       hostAskMicroseconds: Self.seconds(hostAsk) * 1e6 / Double(asks),
-                       agentAskMicroseconds: Self.seconds(agentAsk) * 1e6 / Double(asks),
-                       nodes: nodes, agentsPerNode: agentsPerNode, manyNodesSeconds: Self.seconds(manyTime), peakRSSBytes: rss)
+                       hostAskMicroseconds: hostAsk.inSeconds * 1e6 / Double(asks),
+                       agentAskMicroseconds: agentAsk.inSeconds * 1e6 / Double(asks),
+                       nodes: nodes, agentsPerNode: agentsPerNode, manyNodesSeconds: manyTime.inSeconds, peakRSSBytes: rss)
     }
 }
 
@@ -209,8 +205,8 @@ extension Node {
             }
         }
         try expectCounts(names, before.map { $0 + Int64(rounds) })
-        return (RuntimeBenchmark.seconds(agentBest), RuntimeBenchmark.seconds(hostTime), RuntimeBenchmark.seconds(cBest),
-                RuntimeBenchmark.seconds(copyingBest))
+        return (agentBest.inSeconds, hostTime.inSeconds, cBest.inSeconds,
+                copyingBest.inSeconds)
     }
 
     /// Each worker's count of handled messages.
@@ -241,6 +237,6 @@ extension Node {
         }
         engine.lua.collectGarbage()
         let bytes = Double(engine.lua.memoryUsed - before) / Double(count)
-        return (RuntimeBenchmark.seconds(elapsed) / Double(count), bytes)
+        return (elapsed.inSeconds / Double(count), bytes)
     }
 }

@@ -106,12 +106,8 @@ struct BenchResolveCommand: ParsableCommand {
             best = min(best, ordering + resolving)
             bestOrder = min(bestOrder, ordering)
         }
-        func milliseconds(_ d: Duration) -> Double {
-            let (s, atto) = d.components
-            return Double(s) * 1000 + Double(atto) / 1e15
-        }
-        let ms = milliseconds(best)
-        let orderMS = milliseconds(bestOrder)
+        let ms = best.inSeconds * 1000
+        let orderMS = bestOrder.inSeconds * 1000
         let skillCount = records.values.reduce(0) { $0 + $1.skills.count }
         print(String(format: "resolve: %d nodes in C3 order, %d skills, %d capabilities resolved in %.2f ms (C3 order %.2f ms; best of %d); target 20 ms",
                      order, skillCount, bindings, ms, orderMS, rounds))

@@ -117,11 +117,8 @@ public final class LuaRef {
     public func call<each A: LuaPushable, R: LuaReadable>(
         _ arguments: repeat each A, as result: R.Type
     ) throws(LuaError) -> R {
-        let L = try core.open()
-        let stack = LuaStack(L)
-        let base = lua_gettop(L)
+        let stack = try beginCall()
         var count: Int32 = 0
-        push(L)
         do {
             for argument in repeat each arguments {
                 count += 1
@@ -129,10 +126,10 @@ public final class LuaRef {
                 try argument.push(onto: stack)
             }
         } catch {
-            lua_settop(L, base)
+            endCall(stack)
             throw error
         }
-        return try finish(L, base: base, count: count)
+        return try finishCall(stack, count: count)
     }
 
     // Fixed arities: plain generics specialize fully, where parameter packs still go through
@@ -218,18 +215,6 @@ public final class LuaRef {
     /// Restores the stack to where ``beginCall()`` found it.
     @usableFromInline
     func endCall(_ stack: LuaStack) { lua_settop(stack.L, stack.base) }
-
-    /// Calls with `count` arguments pushed, reads one result, restores the stack.
-    private func finish<R: LuaReadable>(_ L: OpaquePointer, base: Int32, count: Int32) throws(LuaError) -> R {
-        let status = loom_pcall(L, count, 1)
-        guard status == LUA_OK else { throw core.takeError(status, base: base) }
-        defer { lua_settop(L, base) }
-        do {
-            return try R.read(from: LuaStack(L), at: -1)
-        } catch {
-            throw LuaError(kind: .conversion, message: "result: \(error.message)")
-        }
-    }
 
     /// Calls the value with no arguments and keeps its first result as a reference (for a chunk
     /// that returns a module table, say).
