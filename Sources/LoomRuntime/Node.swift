@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 public import Logging
 import LoomBundle
@@ -26,7 +27,10 @@ public actor Node {
     let directory: NodeDirectory
     /// Where the node is in its life (see ``Lifecycle``).
     private var lifecycle = Lifecycle.ready
-    private var wakeup: CheckedContinuation<Void, Never>?
+    /// A turn is posted on the node's queue and has not run yet.
+    private var turnPosted = false
+    /// When the running node's timer fires next (nil: not armed).
+    private var timerDue: ContinuousClock.Instant?
     private var lastFlush = ContinuousClock.now
     private var lastIdleCheck = ContinuousClock.now
     /// `[memory] consolidate_every`: the schedule of consolidation, nil for on demand only.
@@ -81,12 +85,12 @@ public actor Node {
     enum Lifecycle {
         /// Made, not started: the host's asks and sends queue, nothing runs them yet.
         case ready
-        /// The scheduler's loop runs.
-        case running(loop: Task<Void, Never>)
+        /// The scheduler runs: a turn (see ``turn()``) whenever work arrives, and `timer` for
+        /// what is due later (a sleep's end, an ask's timeout, housekeeping).
+        case running(timer: any DispatchSourceTimer)
         /// ``shutdown()`` began: new work from the host is refused while what was accepted is
-        /// delivered (see ``drain()``). `loop` is the scheduler's loop, if it ran; `hurried` is
-        /// set by ``hurry()``.
-        case stopping(shutdown: Task<Void, Never>, loop: Task<Void, Never>?, hurried: Bool)
+        /// delivered (see ``drain()``). `hurried` is set by ``hurry()``.
+        case stopping(shutdown: Task<Void, Never>, hurried: Bool)
         /// The drain is over: deliveries from other nodes are answered or reported, not run; the
         /// shutdown's task saves state and closes the VM.
         case stopped(shutdown: Task<Void, Never>)
@@ -107,28 +111,57 @@ public actor Node {
     }
 
     private var hurried: Bool {
-        if case .stopping(_, _, let hurried) = lifecycle { return hurried }
+        if case .stopping(_, let hurried) = lifecycle { return hurried }
         return false
     }
 
     /// Starts the scheduler.
     public func start() {
         guard case .ready = lifecycle else { return }
-        lifecycle = .running(loop: Task { await self.runLoop() })
+        let timer = executor.makeTimer()
+        timer.setEventHandler { [weak self] in
+            self?.assumeIsolated { node in
+                node.timerDue = nil
+                node.turn()
+            }
+        }
+        timer.activate()
+        lifecycle = .running(timer: timer)
+        turn()
     }
 
     /// Asks `agent` (`agent` or `node/agent`) to handle `task` and waits for its reply.
     public func ask(_ agent: String, _ task: LuaValue, timeout: Duration? = nil) async throws -> LuaValue {
-        if let target = Address(agent, localNode: name), target.node != name {
-            guard let other = directory.node(target.node) else { throw ReplyError(.noNode, "no node '\(target.node)' in this process") }
-            return try await other.ask(target.agent, task, timeout: timeout)
+        let to = Address(agent, localNode: name) ?? Address(node: name, agent: agent)
+        if to.node != name {
+            guard let other = directory.node(to.node) else { throw ReplyError(.noNode, "no node '\(to.node)' in this process") }
+            return try await other.ask(to.agent, task, timeout: timeout)
         }
         guard !stopping else { throw ReplyError(.shuttingDown, "node '\(name)' is shutting down") }
-        let value = try await withCheckedThrowingContinuation { (c: CheckedContinuation<LuaValue, any Error>) in
-            engine.askFromHost(agent, task, timeout: timeout ?? engine.options.askTimeout, continuation: c)
-            poke()
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<LuaValue, any Error>) in
+            engine.askFromHost(to, task, timeout: timeout ?? engine.options.askTimeout, waiter: .external(c))
+            // The reply may be ready before this returns: the continuation is resumed at once.
+            runNow()
         }
-        return value
+    }
+
+    /// Asks each agent its task, all at once, and waits for every reply: one hop onto the node for
+    /// the lot, where ``ask(_:_:timeout:)`` in a loop would take one each. Results are in the
+    /// order of `asks`; one failing does not fail the others.
+    public func ask(many asks: [(agent: String, task: LuaValue)], timeout: Duration? = nil) async -> [Result<LuaValue, ReplyError>] {
+        guard !asks.isEmpty else { return [] }
+        guard !stopping else {
+            return Array(repeating: .failure(ReplyError(.shuttingDown, "node '\(name)' is shutting down")), count: asks.count)
+        }
+        return await withCheckedContinuation { (c: CheckedContinuation<[Result<LuaValue, ReplyError>], Never>) in
+            let group = HostAskGroup(count: asks.count, continuation: c)
+            let timeout = timeout ?? engine.options.askTimeout
+            for (i, ask) in asks.enumerated() {
+                let to = Address(ask.agent, localNode: name) ?? Address(node: name, agent: ask.agent)
+                engine.askFromHost(to, ask.task, timeout: timeout, waiter: .hostGroup(group, i))
+            }
+            runNow()
+        }
     }
 
     /// Sends `message` to `agent` without waiting for a reply.
@@ -139,6 +172,24 @@ public actor Node {
             throw e
         }
         poke()
+    }
+
+    /// Sends each message to its agent, in order, in one hop onto the node. Every message is
+    /// tried; the failures (a full mailbox, no such agent) come back by position, empty when all
+    /// were accepted.
+    @discardableResult
+    public func send(many messages: [(agent: String, message: LuaValue)]) throws -> [(index: Int, error: ReplyError)] {
+        guard !stopping else { throw ReplyError(.shuttingDown, "node '\(name)' is shutting down") }
+        let host = Address(node: name, agent: "$host")
+        var failures: [(index: Int, error: ReplyError)] = []
+        for (i, m) in messages.enumerated() {
+            let to = Address(m.agent, localNode: name) ?? Address(node: name, agent: m.agent)
+            if case .failure(let e) = engine.enqueue(Envelope(from: host, to: to, kind: .send, payload: m.message)) {
+                failures.append((i, e))
+            }
+        }
+        poke()
+        return failures
     }
 
     /// Messages delivered through batches so far.
@@ -157,6 +208,14 @@ public actor Node {
     /// Each agent with its state (dormant, active, failed), mailbox length and restarts.
     public func agents() -> [AgentStatus] { engine.statuses() }
 
+    /// Envelopes from another node of the process, posted onto this node's queue: no task, no hop
+    /// through the cooperative pool, and in the order they were posted.
+    nonisolated func post(_ envelopes: [Envelope]) {
+        executor.post { [self] in
+            assumeIsolated { $0.deliver(envelopes) }
+        }
+    }
+
     /// Envelopes from another node of the process.
     func deliver(_ envelopes: [Envelope]) {
         guard !closed else {
@@ -171,17 +230,14 @@ public actor Node {
                 _ = engine.enqueue(Envelope(from: e.to, to: e.from, kind: .reply(id: id, result: .failure(error)), payload: .nil))
             }
         }
-        poke()
+        runNow()
     }
 
     /// Replies from a node that has shut down, sent straight to the asking nodes.
     private func returnToSenders(_ replies: [Envelope]) {
         guard !replies.isEmpty else { return }
-        let directory = directory
-        Task {
-            for (node, envelopes) in Dictionary(grouping: replies, by: { $0.to.node }) {
-                await directory.node(node)?.deliver(envelopes)
-            }
+        for (node, envelopes) in Dictionary(grouping: replies, by: { $0.to.node }) {
+            directory.node(node)?.post(envelopes)
         }
     }
 
@@ -249,18 +305,18 @@ public actor Node {
     /// `shutdownGrace` (see ``drain()``), saves every active agent's state, and closes the VM. A
     /// second call waits for the first to finish.
     public func shutdown() async {
-        let loop: Task<Void, Never>?
         switch lifecycle {
-        case .stopping(let task, _, _), .stopped(let task):
+        case .stopping(let task, _), .stopped(let task):
             await task.value
             return
-        case .ready: loop = nil
-        case .running(let running): loop = running
+        case .ready: break
+        case .running(let timer): timer.cancel()
         }
         // A task of its own: the caller's cancellation does not cut the drain short (``hurry()`` does).
-        // From here on the host's new work is refused.
+        // From here on the host's new work is refused, and turns no longer run: the drain does.
         let task = Task { await self.stop() }
-        lifecycle = .stopping(shutdown: task, loop: loop, hurried: false)
+        lifecycle = .stopping(shutdown: task, hurried: false)
+        timerDue = nil
         await task.value
     }
 
@@ -271,22 +327,20 @@ public actor Node {
     /// answered and counted, and state is saved.
     public func hurry() {
         // Before a shutdown there is no grace to end; after the drain, none left.
-        guard case .stopping(let task, let loop, _) = lifecycle else { return }
-        lifecycle = .stopping(shutdown: task, loop: loop, hurried: true)
+        guard case .stopping(let task, _) = lifecycle else { return }
+        lifecycle = .stopping(shutdown: task, hurried: true)
     }
 
     private func stop() async {
         watcher?.stop()
         watcher = nil
-        poke()
-        if case .stopping(_, let loop, _) = lifecycle { await loop?.value }
         await drain()
         // From here on deliveries from other nodes are answered or reported, not queued: the last
         // `sendOutbound` below suspends, and anything queued now would never run.
-        if case .stopping(let task, _, _) = lifecycle { lifecycle = .stopped(shutdown: task) }
+        if case .stopping(let task, _) = lifecycle { lifecycle = .stopped(shutdown: task) }
         // Asks that will not be answered now get an error at once rather than their timeout.
         engine.failUnfinishedAsks(ReplyError(.shutDown, "node '\(name)' shut down before answering"))
-        await sendOutbound()
+        sendOutbound()
         engine.shutdown()
         directory.unregister(name)
     }
@@ -310,7 +364,7 @@ public actor Node {
             // steps, so that the deadline is looked at often.
             let slice = min(clock.now + .milliseconds(50), deadline)
             repeat { engine.step(budget: 32) } while engine.hasWork && clock.now < slice
-            if await finishTurn(housekeeping: false) {
+            if finishTurn(housekeeping: false) {
                 await Task.yield()
                 continue
             }
@@ -336,30 +390,66 @@ public actor Node {
         }
     }
 
+    /// New work arrived (a send from the host, a reload): a running node takes a turn soon, once
+    /// for everything that arrives meanwhile, so that messages sent in a burst are delivered
+    /// together (in batches, see ``NodeOptions/batchDelivery``). Before ``start()`` the work
+    /// waits; once stopping, the drain takes it.
     private func poke() {
-        if let w = wakeup {
-            wakeup = nil
-            w.resume()
-        }
+        guard case .running = lifecycle else { return }
+        postTurn()
     }
 
-    private func runLoop() async {
-        while !stopping {
-            engine.step(budget: 2048)
-            if await finishTurn(housekeeping: true) {
-                await Task.yield()
-                continue
+    /// Work that someone waits on arrived (an ask from the host, deliveries from another node):
+    /// a running node takes its turn now, on the queue where this runs, so that a reply can be on
+    /// its way before the caller's hop back.
+    private func runNow() {
+        guard case .running = lifecycle else { return }
+        turn()
+    }
+
+    /// Posts a turn behind what waits on the node's queue, unless one is posted already.
+    private func postTurn() {
+        guard !turnPosted else { return }
+        turnPosted = true
+        executor.post { [self] in
+            assumeIsolated { node in
+                node.turnPosted = false
+                node.turn()
             }
-            await waitForWork()
         }
     }
 
-    /// What the run loop and the shutdown's drain do after their steps: messages for other nodes go
+    /// One turn of the scheduler: up to 2,048 handler steps, then what follows them (see
+    /// ``finishTurn(housekeeping:)``). When more is ready, the next turn is posted behind what
+    /// else waits on the node's queue (the host's asks, deliveries from other nodes), so they
+    /// are not held back by a long backlog; then the timer is set for what is due later.
+    private func turn() {
+        guard case .running(let timer) = lifecycle else { return }
+        engine.step(budget: 2048)
+        if finishTurn(housekeeping: true) { postTurn() }
+        arm(timer)
+    }
+
+    /// Sets the timer for the next timer of the engine (a sleep's end, an ask's timeout, a
+    /// restart's backoff) or the next housekeeping tick (100 ms), whichever comes first. A timer
+    /// already set for sooner stays: it fires, finds nothing due, and is set again.
+    private func arm(_ timer: any DispatchSourceTimer) {
+        let now = ContinuousClock.now
+        var due = max(lastIdleCheck + .milliseconds(100), now)
+        if let next = engine.nextDeadline, next < due { due = next }
+        if let set = timerDue, set <= due, set > now { return }
+        timerDue = due
+        let wait = max(.zero, due - now).components
+        let nanoseconds = Int(min(wait.seconds, 86_400)) * 1_000_000_000 + Int(wait.attoseconds / 1_000_000_000)
+        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), leeway: .microseconds(500))
+    }
+
+    /// What a turn and the shutdown's drain do after their steps: messages for other nodes go
     /// out, dirty state is saved on the usual interval, and (`housekeeping`, while running) idle
     /// agents are passivated and memory consolidated on schedule. Returns whether more work is
     /// ready now.
-    private func finishTurn(housekeeping: Bool) async -> Bool {
-        await sendOutbound()
+    private func finishTurn(housekeeping: Bool) -> Bool {
+        sendOutbound()
         let now = ContinuousClock.now
         if now - lastFlush >= engine.options.flushInterval {
             engine.flush()
@@ -378,7 +468,9 @@ public actor Node {
         return engine.hasWork || !engine.outbound.isEmpty
     }
 
-    private func sendOutbound() async {
+    /// Posts the messages for other nodes of the process onto their queues, grouped by node in
+    /// the order they were sent.
+    private func sendOutbound() {
         guard !engine.outbound.isEmpty else { return }
         let batch = engine.outbound
         engine.outbound.removeAll()
@@ -391,7 +483,7 @@ public actor Node {
         for nodeName in order {
             let envelopes = byNode[nodeName]!
             if let other = directory.node(nodeName) {
-                await other.deliver(envelopes)
+                other.post(envelopes)
             } else {
                 let (replies, dropped) = Envelope.undeliverable(envelopes, ReplyError(.noNode, "no node '\(nodeName)' in this process"))
                 for reply in replies { _ = engine.enqueue(reply) }
@@ -399,19 +491,5 @@ public actor Node {
                 if dropped > 0 { engine.logger.warning("\(dropped) message(s) to node '\(nodeName)' dropped: no such node in this process (stopped, or never started)") }
             }
         }
-    }
-
-    /// Sleeps until a message arrives, the next timer is due, or the next housekeeping tick.
-    private func waitForWork() async {
-        let tick = ContinuousClock.now + .milliseconds(100)
-        let until = min(engine.nextDeadline ?? tick, tick)
-        let timer = Task { [weak self] in
-            try? await Task.sleep(until: until, clock: .continuous)
-            await self?.poke()
-        }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            if stopping || engine.hasWork { c.resume() } else { wakeup = c }
-        }
-        timer.cancel()
     }
 }

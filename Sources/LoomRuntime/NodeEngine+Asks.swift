@@ -6,13 +6,12 @@ import LuaKit
 /// Asks and replies: what a handler's yield asks for (`ask`, `ask_all`, `sleep`), asks from host
 /// code, and replies reaching whoever waits for them (see ``PendingAsks``).
 extension NodeEngine {
-    /// An ask from host code.
-    func askFromHost(_ agent: String, _ task: LuaValue, timeout: Duration, continuation: CheckedContinuation<LuaValue, any Error>) {
-        let id = pending.add(.external(continuation))
-        let to = Address(agent, localNode: name) ?? Address(node: name, agent: agent)
+    /// An ask from host code: `waiter` is the host's continuation (or its place in a group).
+    /// A failure to queue it is answered at once.
+    func askFromHost(_ to: Address, _ task: LuaValue, timeout: Duration, waiter: PendingAsks.Waiter) {
+        let id = pending.add(waiter)
         if case .failure(let e) = enqueue(Envelope(from: Address(node: name, agent: "$host"), to: to, kind: .ask(id: id), payload: task)) {
-            _ = pending.remove(id)
-            continuation.resume(throwing: e)
+            deliverReply(id: id, result: .failure(e))
             return
         }
         addTimer(Timer(deadline: clock.now + timeout, action: .askTimeout(id)))
@@ -28,6 +27,8 @@ extension NodeEngine {
             case .success(let v): c.resume(returning: v.value)
             case .failure(let e): c.resume(throwing: e)
             }
+        case .hostGroup(let group, let index):
+            group.answer(index, result.map(\.value))
         case .agent(let name):
             guard let slot = agents[name] else { return }
             switch result {

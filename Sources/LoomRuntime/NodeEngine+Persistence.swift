@@ -69,11 +69,16 @@ extension NodeEngine {
         }
     }
 
-    /// Saves every active agent, fails every waiting external ask, and closes the VM.
+    /// Saves every active agent, fails every ask host code waits on, and closes the VM.
     func shutdown() {
         flush(agents.values.filter { $0.env != nil })
+        let down = ReplyError(.shutDown, "node '\(name)' shut down")
         for waiter in pending.removeAll() {
-            if case .external(let c) = waiter { c.resume(throwing: ReplyError(.shutDown, "node '\(name)' shut down")) }
+            switch waiter {
+            case .external(let c): c.resume(throwing: down)
+            case .hostGroup(let group, let index): group.answer(index, .failure(down))
+            case .agent, .group: break
+            }
         }
         // Their lifecycles stay as they are (what `loom agents` last showed); the VM goes.
         for slot in agents.values { slot.releaseEnvironment() }

@@ -10,12 +10,14 @@ struct PendingAsks {
         case group(String, Int)
         /// Host code waits (Node.ask).
         case external(CheckedContinuation<LuaValue, any Error>)
+        /// Host code waits for many replies at once (Node.ask(many:)): the group and the position.
+        case hostGroup(HostAskGroup, Int)
 
         /// The agent that waits, when it is one of the node's.
         var agent: String? {
             switch self {
             case .agent(let name), .group(let name, _): name
-            case .external: nil
+            case .external, .hostGroup: nil
             }
         }
     }
@@ -58,5 +60,27 @@ struct PendingAsks {
     mutating func removeAll() -> [Waiter] {
         defer { waiters.removeAll() }
         return Array(waiters.values)
+    }
+}
+
+/// The replies host code waits for in one ``Node/ask(many:timeout:)``: filled in by position, and
+/// handed over when the last one arrives. Only the node's actor touches it.
+final class HostAskGroup {
+    private var results: [Result<LuaValue, ReplyError>?]
+    private var remaining: Int
+    private let continuation: CheckedContinuation<[Result<LuaValue, ReplyError>], Never>
+
+    init(count: Int, continuation: CheckedContinuation<[Result<LuaValue, ReplyError>], Never>) {
+        results = Array(repeating: nil, count: count)
+        remaining = count
+        self.continuation = continuation
+    }
+
+    /// The reply at `index`; the last one resumes the host's caller with them all.
+    func answer(_ index: Int, _ result: Result<LuaValue, ReplyError>) {
+        guard results[index] == nil else { return }
+        results[index] = result
+        remaining -= 1
+        if remaining == 0 { continuation.resume(returning: results.map { $0! }) }
     }
 }

@@ -172,10 +172,11 @@ struct ShutdownTests {
     func sleepersPastTheGrace() async throws {
         let f = try single([
             "poller": "function on_message() state.polls = (state.polls or 0) + 1 sleep(3600) end",
-            "brief": "function on_message() sleep(0.3) state.done = true end function on_task() return state.done or false end",
+            // Long enough (2 s) that a loaded machine still sees all four part-way at once below.
+            "brief": "function on_message() sleep(2) state.done = true end function on_task() return state.done or false end",
             // Both ask the sleeping poller: one gives up within the grace, one would wait past it.
             "impatient": """
-                function on_message() local r, err = ask("poller", 1, {timeout = 0.3}) state.gave_up = err end
+                function on_message() local r, err = ask("poller", 1, {timeout = 2}) state.gave_up = err end
                 function on_task() return state.gave_up or false end
                 """,
             "patient": "function on_message() state.asked = true local r = ask('poller', 1, {timeout = 600}) state.got = r end",
