@@ -13,12 +13,15 @@ public struct Address: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `agent` (in `localNode`) or `node/agent`; nil when malformed.
     public init?(_ text: String, localNode: String) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        switch parts.count {
-        case 1 where !parts[0].isEmpty: self.init(node: localNode, agent: String(parts[0]))
-        case 2 where !parts[0].isEmpty && !parts[1].isEmpty: self.init(node: String(parts[0]), agent: String(parts[1]))
-        default: return nil
+        // Every ask and send parses its address: one scan, no array of parts.
+        guard let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) else {
+            guard !text.isEmpty else { return nil }
+            self.init(node: localNode, agent: text)
+            return
         }
+        let node = text[..<slash], agent = text[text.utf8.index(after: slash)...]
+        guard !node.isEmpty, !agent.isEmpty, !agent.utf8.contains(UInt8(ascii: "/")) else { return nil }
+        self.init(node: String(node), agent: String(agent))
     }
 
     public var description: String { "\(node)/\(agent)" }

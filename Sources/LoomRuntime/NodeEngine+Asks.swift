@@ -14,13 +14,14 @@ extension NodeEngine {
             deliverReply(id: id, result: .failure(e))
             return
         }
-        addTimer(Timer(deadline: clock.now + timeout, action: .askTimeout(id)))
+        addAskTimeout(id, clock.now + timeout)
     }
 
     /// A reply (or a failure) for request `id` reaches whoever waits for it. A failure reaches Lua
     /// as its message: `nil, message` from `ask`, `{ok = false, error = message}` in `ask_all`.
     func deliverReply(id: UInt64, result: Result<LuaValueBox, ReplyError>) {
         guard let waiter = pending.remove(id) else { return }   // timed out already
+        trimAskTimeouts()
         switch waiter {
         case .external(let c):
             switch result {
@@ -88,7 +89,7 @@ extension NodeEngine {
             }
             slot.lifecycle.waitStarted()
             if to.node != name { slot.lifecycle.awaitsOtherNode() }
-            addTimer(Timer(deadline: clock.now + timeout, action: .askTimeout(id)))
+            addAskTimeout(id, clock.now + timeout)
         case "loom.ask_all":
             guard let list = values[safe: 1]?.table else {
                 wake(slot, with: [.nil, .string("ask_all: expected a list of {to, task}")])
@@ -116,7 +117,7 @@ extension NodeEngine {
                     continue
                 }
                 if to.node != name { slot.lifecycle.awaitsOtherNode() }
-                addTimer(Timer(deadline: clock.now + timeout, action: .askTimeout(id)))
+                addAskTimeout(id, clock.now + timeout)
             }
         case "loom.sleep":
             let duration = seconds(values[safe: 1]) ?? .zero

@@ -129,3 +129,16 @@ struct HostPathTests {
         await b.shutdown()
     }
 }
+
+@Suite("Addresses")
+struct AddressTests {
+    @Test("agent, node/agent, and what is neither")
+    func parse() {
+        #expect(Address("greeter", localNode: "n") == Address(node: "n", agent: "greeter"))
+        #expect(Address("other/greeter", localNode: "n") == Address(node: "other", agent: "greeter"))
+        #expect(Address("worker:7", localNode: "n") == Address(node: "n", agent: "worker:7"))
+        for bad in ["", "/", "/a", "a/", "a/b/c", "a//b"] {
+            #expect(Address(bad, localNode: "n") == nil, "'\(bad)'")
+        }
+    }
+}

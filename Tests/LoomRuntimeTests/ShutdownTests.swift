@@ -56,7 +56,7 @@ struct ShutdownTests {
             "napper": """
                 function on_message(m)
                   state.started = true
-                  sleep(0.2)
+                  sleep(1)   -- long enough to be seen part-way on a loaded machine
                   state.done = m
                 end
                 function on_task() return {started = state.started or false, done = state.done or false} end
