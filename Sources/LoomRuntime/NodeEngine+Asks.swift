@@ -14,7 +14,7 @@ extension NodeEngine {
             deliverReply(id: id, result: .failure(e))
             return
         }
-        addAskTimeout(id, clock.now + timeout)
+        addAskTimeout(id, after: timeout)
     }
 
     /// A reply (or a failure) for request `id` reaches whoever waits for it. A failure reaches Lua
@@ -72,10 +72,11 @@ extension NodeEngine {
         // The handler ran up to here and may have changed `state`: it is saved on the next flush,
         // while the handler waits (in sleep or ask), not only when it returns.
         slot.dirty = true
-        let op = values.first?.string
+        // The prelude's requests, matched as bytes: no String made for them.
+        let op = values.first?.luaString
         let from = Address(node: name, agent: slot.name)
         switch op {
-        case "loom.ask":
+        case Self.askRequest:
             guard let toText = values[safe: 1]?.string, let to = Address(toText, localNode: name) else {
                 wake(slot, with: [.nil, .string("ask: the first argument must be an address (agent or node/agent)")])
                 return .nothing
@@ -89,8 +90,8 @@ extension NodeEngine {
             }
             slot.lifecycle.waitStarted()
             if to.node != name { slot.lifecycle.awaitsOtherNode() }
-            addAskTimeout(id, clock.now + timeout)
-        case "loom.ask_all":
+            addAskTimeout(id, after: timeout)
+        case Self.askAllRequest:
             guard let list = values[safe: 1]?.table else {
                 wake(slot, with: [.nil, .string("ask_all: expected a list of {to, task}")])
                 return .nothing
@@ -117,9 +118,9 @@ extension NodeEngine {
                     continue
                 }
                 if to.node != name { slot.lifecycle.awaitsOtherNode() }
-                addAskTimeout(id, clock.now + timeout)
+                addAskTimeout(id, after: timeout)
             }
-        case "loom.sleep":
+        case Self.sleepRequest:
             let duration = seconds(values[safe: 1]) ?? .zero
             slot.lifecycle.waitStarted()
             addTimer(Timer(deadline: clock.now + duration, action: .wake(slot.name)))
@@ -129,6 +130,10 @@ extension NodeEngine {
         }
         return .nothing
     }
+
+    private static let askRequest: LuaString = "loom.ask"
+    private static let askAllRequest: LuaString = "loom.ask_all"
+    private static let sleepRequest: LuaString = "loom.sleep"
 
     private func seconds(_ v: LuaValue?) -> Duration? {
         guard let s = v?.number, s.isFinite, s >= 0 else { return nil }

@@ -18,6 +18,9 @@ extension NodeEngine {
     /// batch there and takes the usual path; the agents after it are queued again. Nil when fewer
     /// than two agents at the head are ready (the one-message path is used then).
     func runBatch(limit: Int) -> Int? {
+        // Most steps of a node that answers asks have one agent ready: nothing to batch.
+        guard let second = runQueue.element(at: 1), second.canStartMessage,
+              let first = runQueue.element(at: 0), first.canStartMessage else { return nil }
         // Locals rather than the engine's fields inside the loops: no exclusivity check per access.
         var slots = batch.slots, handlers = batch.handlers, coroutines = batch.coroutines, arguments = batch.arguments
         batch = BatchBuffers()

@@ -55,8 +55,8 @@ package final class NodeEngine {
     // Scheduling
     var runQueue = RunQueue<AgentSlot>()
     var timers = TimerHeap<Timer.Action>()
-    /// Asks' timeouts in the order the asks were made (see ``addAskTimeout(_:_:)``).
-    var askTimeouts = Deque<(deadline: ContinuousClock.Instant, id: UInt64)>()
+    /// Asks' timeouts (see ``AskDeadlines``).
+    var askDeadlines = AskDeadlines()
     var pending = PendingAsks()
     /// Messages for other nodes, delivered by the actor after each step.
     var outbound: [Envelope] = []

@@ -15,7 +15,13 @@ public struct LuaString: Sendable, Hashable, Comparable, ExpressibleByStringLite
     public init(stringLiteral value: String) { self.init(value) }
 
     /// The bytes as a String when they are valid UTF-8, else nil.
-    public var string: String? { String(validating: bytes, as: UTF8.self) }
+    public var string: String? {
+        // `String(decoding:)` is specialized for byte arrays, where `String(validating:)` looks up
+        // generic metadata on every call (hosts read a string from Lua on every ask): the bytes
+        // are valid exactly when decoding kept them as they were.
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.utf8.elementsEqual(bytes) ? text : nil
+    }
 
     /// The bytes as text, with invalid UTF-8 replaced by U+FFFD.
     public var description: String { String(decoding: bytes, as: UTF8.self) }

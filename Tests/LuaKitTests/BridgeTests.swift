@@ -39,6 +39,16 @@ struct BridgeTests {
         #expect(try echo.call("héllo", as: String.self) == "héllo")
     }
 
+    @Test("a Lua string reads as a String exactly when its bytes are valid UTF-8")
+    func utf8Validity() {
+        #expect(LuaString(bytes: [0xEF, 0xBF, 0xBD]).string == "\u{FFFD}")   // the replacement character itself
+        #expect(LuaString(bytes: Array("héllo, 世界".utf8)).string == "héllo, 世界")
+        #expect(LuaString(bytes: []).string == "")
+        for bad: [UInt8] in [[0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0x61, 0x80], [0xF4, 0x90, 0x80, 0x80]] {
+            #expect(LuaString(bytes: bad).string == nil, "\(bad)")
+        }
+    }
+
     @Test("tables copy both ways, nested, with mixed keys")
     func tableRoundTrip() throws {
         let lua = try LuaState()
