@@ -55,6 +55,7 @@ extension NodeEngine {
     /// Runs up to `budget` handler steps, one per agent in turn (round robin). Returns how many ran.
     @discardableResult
     package func step(budget: Int) -> Int {
+        stepStarted = clock.now
         fireTimers()
         var done = mail.pending > 0 ? deliverMail(budget: budget) : 0
         while done < budget, !runQueue.isEmpty {
@@ -138,7 +139,7 @@ extension NodeEngine {
     private func run(_ slot: AgentSlot, _ resume: () throws(LuaError) -> LuaCoroutine.Outcome) -> AgentLifecycle.FollowUp {
         current = slot
         defer { current = nil }
-        slot.lastActive = clock.now
+        slot.lastActive = stepStarted   // idleness is reckoned in steps: one clock read per step
         let outcome: LuaCoroutine.Outcome
         do { outcome = try resume() } catch {
             return handlerFailed(slot, error)

@@ -34,9 +34,9 @@ extension NodeEngine {
         return min(ask, other)
     }
 
-    /// Acts on every timer that is due.
+    /// Acts on every timer due when the step began.
     func fireTimers() {
-        let now = clock.now
+        let now = stepStarted
         for id in askDeadlines.popDue(now) where pending.contains(id) {
             deliverReply(id: id, result: .failure(ReplyError(.timeout, "timeout")))
         }

@@ -57,6 +57,8 @@ package final class NodeEngine {
     var timers = TimerHeap<Timer.Action>()
     /// Asks' timeouts (see ``AskDeadlines``).
     var askDeadlines = AskDeadlines()
+    /// When the current (or last) ``step(budget:)`` began.
+    var stepStarted = ContinuousClock.now
     var pending = PendingAsks()
     /// Messages for other nodes, delivered by the actor after each step.
     var outbound: [Envelope] = []
