@@ -23,6 +23,10 @@ public actor Node {
     /// Runs the node on a serial queue of its own (see ``NodeExecutor``).
     private nonisolated let executor: NodeExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    /// The node's queue as a task executor, for code that mostly feeds this node:
+    /// `withTaskExecutorPreference(node.taskExecutor) { ... }` runs it on the node's queue, so each
+    /// ``ask(_:_:timeout:)`` goes in and comes back without a thread hop (see ``NodeTaskExecutor``).
+    public nonisolated let taskExecutor: NodeTaskExecutor
     package let engine: NodeEngine
     let directory: NodeDirectory
     /// Where the node is in its life (see ``Lifecycle``).
@@ -77,6 +81,7 @@ public actor Node {
         engine = try NodeEngine(lineage: lineage, resolution: resolution, options: options, store: store, logger: logger)
         name = lineage.root.name
         executor = NodeExecutor(label: "loom.node.\(lineage.root.name)")
+        taskExecutor = executor.taskExecutor()
         self.directory = directory
         try directory.register(self)
     }

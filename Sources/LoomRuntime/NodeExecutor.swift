@@ -34,11 +34,41 @@ final class NodeExecutor: SerialExecutor, Sendable {
         DispatchSource.makeTimerSource(queue: queue)
     }
 
+    /// The same queue as a task executor (see ``NodeTaskExecutor``).
+    func taskExecutor() -> NodeTaskExecutor { NodeTaskExecutor(node: self, queue: queue) }
+
     func checkIsolated() {
         dispatchPrecondition(condition: .onQueue(queue))
     }
 
     func asUnownedSerialExecutor() -> UnownedSerialExecutor {
         UnownedSerialExecutor(ordinary: self)
+    }
+}
+
+/// The node's queue as a task executor: code that mostly talks to one node (a loop feeding it
+/// asks, a connection from the hub) runs with `withTaskExecutorPreference(node.taskExecutor)`
+/// on the node's own queue, so its asks enter the node with no thread hop either way.
+///
+/// Its jobs run isolated to the node's serial executor: they are on the node's queue, so nothing
+/// else of the node runs meanwhile, and a call into the node's actor goes straight in. Such code
+/// holds the node while it runs: it should await the node, not compute at length.
+public final class NodeTaskExecutor: TaskExecutor, Sendable {
+    private let node: NodeExecutor
+    private let queue: DispatchQueue
+
+    init(node: NodeExecutor, queue: DispatchQueue) {
+        self.node = node
+        self.queue = queue
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let serial = node.asUnownedSerialExecutor(), task = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(isolatedTo: serial, taskExecutor: task) }
+    }
+
+    public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
+        UnownedTaskExecutor(ordinary: self)
     }
 }

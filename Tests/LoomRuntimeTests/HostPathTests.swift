@@ -90,6 +90,33 @@ struct HostPathTests {
         await node.shutdown()
     }
 
+    @Test("code on the node's task executor asks it, and other nodes, and gets every reply")
+    func onTheNodesQueue() async throws {
+        let f = try NodeFixture(nodes: [
+            "a": (parents: [], agents: ["echo": (uses: [], lua: Self.echo)], skills: [:]),
+            "b": (parents: [], agents: ["echo": (uses: [], lua: Self.echo)], skills: [:]),
+        ])
+        let directory = NodeDirectory()
+        let a = try await start(f, "a", directory: directory)
+        let b = try await start(f, "b", directory: directory)
+        let answers = try await withTaskExecutorPreference(a.taskExecutor) {
+            var answers: [Int64] = []
+            for i in 0..<200 {
+                let here = try await a.ask("echo", .integer(Int64(i)))
+                let there = try await a.ask("b/echo", .integer(Int64(i)))
+                let direct = try await b.ask("echo", .integer(Int64(i)))
+                answers.append((here.integer ?? -1) + (there.integer ?? -1) + (direct.integer ?? -1))
+            }
+            // An ask that waits (a timeout here) suspends and comes back on the node's queue.
+            let missing = await a.ask(many: [("nobody", 1), ("echo", 2)])
+            #expect(missing.map { try? $0.get() } == [nil, 2])
+            return answers
+        }
+        #expect(answers == (0..<200).map { Int64(3 * $0) })
+        await a.shutdown()
+        await b.shutdown()
+    }
+
     @Test("messages between two nodes arrive once each, in the order they were sent")
     func betweenNodesInOrder() async throws {
         let f = try NodeFixture(nodes: [
