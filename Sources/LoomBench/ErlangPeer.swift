@@ -85,10 +85,11 @@ public struct ErlangPeer: Sendable {
         return (erl, erlc)
     }
 
-    /// Compiles the module and runs both scheduler settings, one after the other.
+    /// Compiles the module and runs both scheduler settings, one after the other. Sizes out of range
+    /// are a ``BenchmarkError``; everything the tools do wrong a ``PeerError``.
     public func run(progress: (String) -> Void = { _ in }) async throws -> Results {
         guard processes > 0, messages >= processes, asks >= 0, repeats > 0 else {
-            throw PeerError(.run, "the Erlang peer needs processes > 0, messages >= processes, asks >= 0, repeats > 0")
+            throw BenchmarkError("the Erlang peer needs processes > 0, messages >= processes, asks >= 0, repeats > 0")
         }
         let (erl, erlc) = try tools()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("loom-peer-\(UUID().uuidString)").path
