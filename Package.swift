@@ -178,6 +178,7 @@ let package = Package(
         .testTarget(name: "LoomMemoryTests", dependencies: ["LoomMemory", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LoomAuthoring", "LuaKit", "LoomCore", "LoomMemory", "LoomTesting",
                                                            .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "LoomBenchTests", dependencies: ["LoomBench", "LoomTesting"]),
         .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "LoomTesting"], exclude: ["Fixtures"]),
         .testTarget(
             name: "LoomBundleTests",

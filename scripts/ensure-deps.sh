@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Loom needs on a Debian machine with Swift: the system Lua 5.4 (liblua5.4-dev),
-# SQLite (libsqlite3-dev, for GRDB) and luacheck (lua-check, for the Lua lint).
+# SQLite (libsqlite3-dev, for GRDB), luacheck (lua-check, for the Lua lint) and Erlang/OTP
+# (erlang-base: erl and erlc, for `loom bench runtime --peer erlang` and its tests).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ pkg-config --exists lua5.4 2>/dev/null || need+=(liblua5.4-dev)
 pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v luacheck >/dev/null 2>&1 || need+=(lua-check)
+{ command -v erl >/dev/null 2>&1 && command -v erlc >/dev/null 2>&1; } || need+=(erlang-base)
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}" >&2

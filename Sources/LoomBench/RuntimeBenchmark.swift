@@ -23,8 +23,20 @@ public struct RuntimeBenchmark: Sendable {
         public var idleAgents: Int
         public var bytesPerIdleAgent: Double
         public var microsecondsPerActivation: Double
+        /// Host to agent, the mean of `asks` asks made one after another.
         public var hostAskMicroseconds: Double
+        public var hostAskP50Microseconds: Double
+        public var hostAskP99Microseconds: Double
+        /// Agent to agent inside one node: the mean (the pinger's whole loop over `asks`), and p50
+        /// and p99 of a second loop timing each ask with `now()`.
         public var agentAskMicroseconds: Double
+        public var agentAskP50Microseconds: Double
+        public var agentAskP99Microseconds: Double
+        /// Two nodes in one process, each running the agent-to-agent workload at once (see
+        /// ``ParallelNodesBenchmark``): messages per second of both together.
+        public var twoNodesMessagesPerSecond: Double
+        /// Two nodes' messages per second over one node's (the goal: 1.7 or more on two cores).
+        public var twoNodesRatio: Double { loomMessagesPerSecond > 0 ? twoNodesMessagesPerSecond / loomMessagesPerSecond : 0 }
         public var nodes: Int
         public var agentsPerNode: Int
         public var manyNodesSeconds: Double
@@ -64,13 +76,22 @@ public struct RuntimeBenchmark: Sendable {
         end
         """
 
+    /// Asks the worker n times. Given `{n = n}` instead, times each ask with `now()` and returns
+    /// the p50 and p99 in seconds (`now()` is a float of seconds since 1970: steps of about 0.24 µs).
     static let pinger = """
-        function on_task(n)
+        function on_task(t)
+          local timed = type(t) == "table"
+          local n = timed and t.n or t
+          local times = {}
           for i = 1, n do
+            local start = timed and now()
             local r, err = ask("worker", i)
             if r ~= i then error("bad reply: " .. tostring(err)) end
+            if timed then times[i] = now() - start end
           end
-          return n
+          if not timed then return n end
+          table.sort(times)
+          return {p50 = times[n // 2 + 1], p99 = times[math.min(n, n * 99 // 100 + 1)]}
         end
         """
 
@@ -95,14 +116,28 @@ public struct RuntimeBenchmark: Sendable {
     }
 
 
-    public func run(progress: (String) -> Void = { _ in }) async throws -> Results {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bench-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
+    /// The benchmark nodes' options: generous limits, no idle retirement or flush during a run.
+    static var options: NodeOptions {
         var options = NodeOptions()
         options.limits = LuaLimits(timeout: .seconds(120), memory: 4 << 30)
         options.idleTime = .seconds(3600)
         options.flushInterval = .seconds(3600)
         options.mailboxCapacity = 4096
+        return options
+    }
+
+    /// The p50 and p99 of durations, in microseconds (the same ranks as the pinger's and the Erlang
+    /// peer's: the element at n/2 and at n×99/100 of the sorted list).
+    static func percentiles(_ durations: [Duration]) -> (p50: Double, p99: Double) {
+        let sorted = durations.sorted()
+        guard !sorted.isEmpty else { return (0, 0) }
+        return (sorted[sorted.count / 2].inSeconds * 1e6, sorted[min(sorted.count - 1, sorted.count * 99 / 100)].inSeconds * 1e6)
+    }
+
+    public func run(progress: (String) -> Void = { _ in }) async throws -> Results {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let options = Self.options
         let directory = NodeDirectory()
         let clock = ContinuousClock()
 
@@ -116,13 +151,31 @@ public struct RuntimeBenchmark: Sendable {
         progress("ask round trips")
         await node.start()
         _ = try await node.ask("worker", 0)
+        var hostAsks: [Duration] = []
+        hostAsks.reserveCapacity(asks)
         let hostAsk = try await clock.measure {
-            for i in 0..<asks { _ = try await node.ask("worker", .integer(Int64(i))) }
+            for i in 0..<asks {
+                let start = clock.now
+                _ = try await node.ask("worker", .integer(Int64(i)))
+                hostAsks.append(clock.now - start)
+            }
         }
         let agentAsk = try await clock.measure {
             _ = try await node.ask("pinger", .integer(Int64(asks)), timeout: .seconds(120))
         }
+        let timed = try await node.ask("pinger", ["n": .integer(Int64(asks))], timeout: .seconds(120))
+        guard case .table(let t) = timed, let agentP50 = t["p50"].number, let agentP99 = t["p99"].number else {
+            throw BenchmarkError("the pinger's timed asks returned \(timed), not {p50, p99}")
+        }
         await node.shutdown()
+        let hostPercentiles = Self.percentiles(hostAsks)
+
+        // 2b. Two nodes at once, each with the whole message workload.
+        progress("two nodes at once: \(messages) messages to \(agents) agents each")
+        var pair = ParallelNodesBenchmark()
+        pair.agents = agents
+        pair.messages = messages
+        let twoNodes = try await pair.run(progress: progress)
 
         // 3. Idle agents and activation.
         progress("\(idleAgents) idle agents")
@@ -150,7 +203,10 @@ public struct RuntimeBenchmark: Sendable {
                        cMessagesPerSecond: Double(messages) / cSeconds, cCopyingMessagesPerSecond: Double(messages) / cCopyingSeconds,
                        idleAgents: idleAgents, bytesPerIdleAgent: bytes, microsecondsPerActivation: activation * 1e6,
                        hostAskMicroseconds: hostAsk.inSeconds * 1e6 / Double(asks),
+                       hostAskP50Microseconds: hostPercentiles.p50, hostAskP99Microseconds: hostPercentiles.p99,
                        agentAskMicroseconds: agentAsk.inSeconds * 1e6 / Double(asks),
+                       agentAskP50Microseconds: agentP50 * 1e6, agentAskP99Microseconds: agentP99 * 1e6,
+                       twoNodesMessagesPerSecond: twoNodes,
                        nodes: nodes, agentsPerNode: agentsPerNode, manyNodesSeconds: manyTime.inSeconds, peakRSSBytes: rss)
     }
 }
@@ -164,14 +220,10 @@ extension Node {
     /// agent once: the same number of sends from Swift. Returns the four durations in seconds.
     func benchmarkMessages(agents count: Int, messages: Int, repeats: Int = 3) throws -> (agent: Double, host: Double, c: Double, cCopying: Double) {
         let clock = ContinuousClock()
-        let names = (0..<count).map { "worker:\($0)" }
+        let names = Self.workerNames(count)
         let host = Address(node: name, agent: "$host")
-        let sender = Address(node: name, agent: "sender")
         let rounds = max(1, messages / count)
-        func round() {
-            _ = engine.enqueue(Envelope(from: host, to: sender, kind: .send, payload: .integer(Int64(count))))
-            while engine.hasWork { engine.step(budget: .max) }
-        }
+        func round() { senderRound(agents: count) }
         round()   // activates the sender and every worker
         let ordered = try engine.lua.ref(.table(LuaTable()))
         for (i, n) in names.enumerated() {
@@ -209,8 +261,18 @@ extension Node {
                 copyingBest.inSeconds)
     }
 
+    /// One round of agent-to-agent messages: one host message asks the sender agent to send to each
+    /// of the first `count` workers, and the scheduler's own loop runs until every message is handled.
+    func senderRound(agents count: Int) {
+        let host = Address(node: name, agent: "$host")
+        _ = engine.enqueue(Envelope(from: host, to: Address(node: name, agent: "sender"), kind: .send, payload: .integer(Int64(count))))
+        while engine.hasWork { engine.step(budget: .max) }
+    }
+
+    static func workerNames(_ count: Int) -> [String] { (0..<count).map { "worker:\($0)" } }
+
     /// Each worker's count of handled messages.
-    private func counts(_ names: [String]) throws -> [Int64] {
+    func counts(_ names: [String]) throws -> [Int64] {
         try names.map { n in
             guard let env = engine.agents[n]?.env, case .integer(let c) = try env.get("state").table?["count"] ?? .nil else {
                 throw BenchmarkError("worker \(n) has no count")
@@ -220,7 +282,7 @@ extension Node {
     }
 
     /// Every worker handled exactly the expected number of messages: none lost, none twice.
-    private func expectCounts(_ names: [String], _ expected: [Int64]) throws {
+    func expectCounts(_ names: [String], _ expected: [Int64]) throws {
         let got = try counts(names)
         for (i, n) in names.enumerated() where got[i] != expected[i] {
             throw BenchmarkError("worker \(n) handled \(got[i]) messages, not \(expected[i])")

@@ -118,9 +118,18 @@ struct BenchResolveCommand: ParsableCommand {
 struct BenchRuntimeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runtime",
-        abstract: "The node runtime: messages per second against C, idle agents, activation, asks, many nodes.",
-        discussion: "Prints a table, then one JSON line with every figure."
+        abstract: "The node runtime: messages per second against C, two nodes at once, idle agents, activation, asks, many nodes.",
+        discussion: """
+            Prints a table, then one JSON line with every figure. With --peer erlang, also compiles and runs \
+            the same workload in Erlang (erl and erlc on the PATH; Debian: apt-get install erlang-base), with \
+            one scheduler and with two, and prints Loom and Erlang side by side.
+            """
     )
+
+    /// A runtime to run the same workload in, beside Loom's.
+    enum Peer: String, ExpressibleByArgument, CaseIterable {
+        case erlang
+    }
 
     @Option(help: "Agents receiving messages.")
     var agents = 1000
@@ -137,6 +146,9 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
     @Option(help: "Agents activated per node in the last figure.")
     var perNode = 1000
 
+    @Option(help: "Run the same workload in another runtime too (erlang: needs erl and erlc on the PATH).")
+    var peer: Peer?
+
     func validate() throws {
         guard agents > 0, messages >= agents, idle > 0, nodes > 0, perNode > 0 else {
             throw ValidationError("every option must be positive, and --messages at least --agents")
@@ -145,6 +157,18 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
 
     func run() async throws {
         warnIfDebug("runtime")
+        var erlang: ErlangPeer?
+        if peer == .erlang {
+            var p = ErlangPeer()
+            p.processes = agents
+            p.messages = messages
+            p.asks = RuntimeBenchmark().asks
+            erlang = p
+            do { _ = try p.tools() } catch let error as PeerError {   // before minutes of Loom's figures
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
+        }
         var bench = RuntimeBenchmark()
         bench.agents = agents
         bench.messages = messages
@@ -152,6 +176,13 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
         bench.nodes = nodes
         bench.agentsPerNode = perNode
         let r = try await bench.run { printError("  running: \($0)") }
+        var e: ErlangPeer.Results?
+        if let erlang {
+            do { e = try await erlang.run { printError("  running: \($0)") } } catch let error as PeerError {
+                printError("error: the Erlang peer: \(error)")
+                throw ExitCode(1)
+            }
+        }
         print(String(format: "messages (%d agents, %d messages): agent to agent %.0f/s, C resuming the same handlers %.0f/s, ratio %.2f",
                      r.agents, r.messages, r.loomMessagesPerSecond, r.cMessagesPerSecond, r.ratio))
         print(String(format: "C resuming them with a copy of one table each time, as send copies: %.0f/s; ratio to it %.2f",
@@ -159,10 +190,15 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
         print(String(format: "messages from the host (Swift) to agents: %.0f/s", r.hostMessagesPerSecond))
         print(String(format: "idle agents (%d in one node): %.0f bytes each; activation %.1f µs each",
                      r.idleAgents, r.bytesPerIdleAgent, r.microsecondsPerActivation))
+        print(String(format: "two nodes at once, each %d messages to %d agents: %.0f/s together, %.2fx one node",
+                     r.messages, r.agents, r.twoNodesMessagesPerSecond, r.twoNodesRatio))
         print(String(format: "ask round trip: host -> agent %.1f µs; agent -> agent %.1f µs", r.hostAskMicroseconds, r.agentAskMicroseconds))
+        print(String(format: "ask round trip p50 / p99: host -> agent %.1f / %.1f µs; agent -> agent %.1f / %.1f µs",
+                     r.hostAskP50Microseconds, r.hostAskP99Microseconds, r.agentAskP50Microseconds, r.agentAskP99Microseconds))
         print(String(format: "%d nodes x %d agents: activated in %.2f s; peak RSS %.0f MiB",
                      r.nodes, r.agentsPerNode, r.manyNodesSeconds, Double(r.peakRSSBytes) / 1048576))
-        try printJSON([
+        if let e { printComparison(r, e) }
+        var json: [String: Any] = [
             "agents": r.agents, "messages": r.messages, "loom_messages_per_s": r.loomMessagesPerSecond,
             "host_messages_per_s": r.hostMessagesPerSecond,
             "c_messages_per_s": r.cMessagesPerSecond, "ratio": r.ratio, "idle_agents": r.idleAgents,
@@ -170,7 +206,61 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
             "bytes_per_idle_agent": r.bytesPerIdleAgent, "activation_us": r.microsecondsPerActivation,
             "host_ask_us": r.hostAskMicroseconds, "agent_ask_us": r.agentAskMicroseconds, "nodes": r.nodes,
             "agents_per_node": r.agentsPerNode, "many_nodes_s": r.manyNodesSeconds, "peak_rss_bytes": r.peakRSSBytes,
-        ])
+            "host_ask_p50_us": r.hostAskP50Microseconds, "host_ask_p99_us": r.hostAskP99Microseconds,
+            "agent_ask_p50_us": r.agentAskP50Microseconds, "agent_ask_p99_us": r.agentAskP99Microseconds,
+            "two_nodes_messages_per_s": r.twoNodesMessagesPerSecond, "two_nodes_ratio": r.twoNodesRatio,
+        ]
+        if let e {
+            let one = e.oneScheduler, two = e.twoSchedulers
+            json.merge([
+                "erlang_otp": one.otpRelease, "erlang_processes": one.processes, "erlang_messages": one.messages,
+                "erlang_messages_per_s": one.messagesPerSecond,
+                "erlang_two_schedulers_messages_per_s": two.messagesPerSecond, "erlang_two_schedulers_ratio": e.twoSchedulerRatio,
+                "erlang_two_schedulers_groups": two.groups, "erlang_two_schedulers_messages_per_group": two.messages,
+                "erlang_ask_us": one.askMeanMicroseconds ?? 0, "erlang_ask_p50_us": one.askP50Microseconds ?? 0,
+                "erlang_ask_p99_us": one.askP99Microseconds ?? 0,
+                "loom_erlang_messages_ratio": Self.ratio(r.loomMessagesPerSecond, one.messagesPerSecond),
+                "loom_erlang_two_ratio": Self.ratio(r.twoNodesMessagesPerSecond, two.messagesPerSecond),
+                "loom_erlang_ask_ratio": Self.ratio(r.agentAskMicroseconds, one.askMeanMicroseconds ?? 0),
+                "loom_erlang_ask_p50_ratio": Self.ratio(r.agentAskP50Microseconds, one.askP50Microseconds ?? 0),
+            ]) { _, new in new }
+        }
+        try printJSON(json)
+    }
+
+    static func ratio(_ loom: Double, _ erlang: Double) -> Double { erlang > 0 ? loom / erlang : 0 }
+
+    /// Loom and Erlang side by side; the last column is Loom over Erlang (for rates above 1 is
+    /// Loom faster, for times above 1 is Loom slower).
+    func printComparison(_ r: RuntimeBenchmark.Results, _ e: ErlangPeer.Results) {
+        let one = e.oneScheduler, two = e.twoSchedulers
+        func cell(_ value: Double?, _ format: String) -> String {
+            (value.map { String(format: format, $0) } ?? "-").rightAligned(14)
+        }
+        func row(_ name: String, _ loom: Double?, _ erlang: Double?, _ format: String) {
+            let ratio = loom.flatMap { l in erlang.map { Self.ratio(l, $0) } }
+            print(name.padding(toLength: 46, withPad: " ", startingAt: 0) + cell(loom, format) + cell(erlang, format)
+                  + cell(ratio, "%.2f"))
+        }
+        print("")
+        print("Loom and Erlang/OTP \(one.otpRelease): \(r.agents) agents or processes, \(r.messages) messages of {a, b, c}")
+        print("figure".padding(toLength: 46, withPad: " ", startingAt: 0) + "loom".rightAligned(14) + "erlang".rightAligned(14)
+              + "loom/erlang".rightAligned(14))
+        row("messages/s, one node | one scheduler", r.loomMessagesPerSecond, one.messagesPerSecond, "%.0f")
+        row("messages/s, two nodes | two schedulers", r.twoNodesMessagesPerSecond, two.messagesPerSecond, "%.0f")
+        row("  two over one", r.twoNodesRatio, e.twoSchedulerRatio, "%.2fx")
+        row("ask round trip, agent -> agent, mean (µs)", r.agentAskMicroseconds, one.askMeanMicroseconds, "%.2f")
+        row("ask round trip, agent -> agent, p50 (µs)", r.agentAskP50Microseconds, one.askP50Microseconds, "%.2f")
+        row("ask round trip, host -> agent, p50 (µs)", r.hostAskP50Microseconds, nil, "%.1f")
+        print("(two nodes: each node runs the whole workload; two schedulers: two groups, each of "
+              + "\(two.processes) processes and \(two.messages) messages)")
+    }
+}
+
+extension String {
+    /// The string right-aligned in `width` columns.
+    func rightAligned(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }
 
