@@ -1,3 +1,4 @@
+internal import CLoomBench
 import Foundation
 import LoomCore
 import Glibc
@@ -27,6 +28,14 @@ public struct RuntimeBenchmark: Sendable {
         public var hostAskMicroseconds: Double
         public var hostAskP50Microseconds: Double
         public var hostAskP99Microseconds: Double
+        /// Host to agent from a task on the node's queue (``Node/taskExecutor``): no thread hop.
+        public var hostAskOnNodeP50Microseconds: Double
+        public var hostAskOnNodeP99Microseconds: Double
+        /// Host to agent with ``Node/ask(many:timeout:)`` in batches of 100: the time per ask.
+        public var hostAskBatchedMicroseconds: Double
+        /// C: a request to another thread and its reply back (two wake-ups), the floor of a hop.
+        public var cThreadRoundTripP50Microseconds: Double
+        public var cThreadRoundTripP99Microseconds: Double
         /// Agent to agent inside one node: the mean (the pinger's whole loop over `asks`), and p50
         /// and p99 of a second loop timing each ask with `now()`.
         public var agentAskMicroseconds: Double
@@ -167,8 +176,33 @@ public struct RuntimeBenchmark: Sendable {
         guard case .table(let t) = timed, let agentP50 = t["p50"].number, let agentP99 = t["p99"].number else {
             throw BenchmarkError("the pinger's timed asks returned \(timed), not {p50, p99}")
         }
+        // The same asks from a task on the node's own queue (Node.taskExecutor): no thread hop.
+        let affine = try await withTaskExecutorPreference(node.taskExecutor) {
+            var times: [Duration] = []
+            times.reserveCapacity(asks)
+            for i in 0..<asks {
+                let start = clock.now
+                _ = try await node.ask("worker", .integer(Int64(i)))
+                times.append(clock.now - start)
+            }
+            return times
+        }
+        // And in batches of 100 (Node.ask(many:)): one hop each way for the lot.
+        let batch = 100
+        let batched = try await clock.measure {
+            for round in 0..<max(1, asks / batch) {
+                let results = await node.ask(many: (0..<batch).map { ("worker", .integer(Int64(round * batch + $0))) })
+                for case .failure(let e) in results { throw e }
+            }
+        }
         await node.shutdown()
         let hostPercentiles = Self.percentiles(hostAsks)
+        let affinePercentiles = Self.percentiles(affine)
+        // The floor of a hop there and back: C handing a request to another thread and back.
+        var trips = [Int64](repeating: 0, count: asks)
+        let started = trips.withUnsafeMutableBufferPointer { loom_bench_thread_round_trips($0.baseAddress, Int32($0.count)) }
+        guard started == 0 else { throw BenchmarkError("the C round-trip baseline could not start its thread") }
+        let cRoundTrips = Self.percentiles(trips.map { Duration.nanoseconds($0) })
 
         // 2b. Two nodes at once, each with the whole message workload.
         progress("two nodes at once: \(messages) messages to \(agents) agents each")
@@ -204,6 +238,9 @@ public struct RuntimeBenchmark: Sendable {
                        idleAgents: idleAgents, bytesPerIdleAgent: bytes, microsecondsPerActivation: activation * 1e6,
                        hostAskMicroseconds: hostAsk.inSeconds * 1e6 / Double(asks),
                        hostAskP50Microseconds: hostPercentiles.p50, hostAskP99Microseconds: hostPercentiles.p99,
+                       hostAskOnNodeP50Microseconds: affinePercentiles.p50, hostAskOnNodeP99Microseconds: affinePercentiles.p99,
+                       hostAskBatchedMicroseconds: batched.inSeconds * 1e6 / Double(max(1, asks / batch) * batch),
+                       cThreadRoundTripP50Microseconds: cRoundTrips.p50, cThreadRoundTripP99Microseconds: cRoundTrips.p99,
                        agentAskMicroseconds: agentAsk.inSeconds * 1e6 / Double(asks),
                        agentAskP50Microseconds: agentP50 * 1e6, agentAskP99Microseconds: agentP99 * 1e6,
                        twoNodesMessagesPerSecond: twoNodes,

@@ -195,6 +195,11 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
         print(String(format: "ask round trip: host -> agent %.1f µs; agent -> agent %.1f µs", r.hostAskMicroseconds, r.agentAskMicroseconds))
         print(String(format: "ask round trip p50 / p99: host -> agent %.1f / %.1f µs; agent -> agent %.1f / %.1f µs",
                      r.hostAskP50Microseconds, r.hostAskP99Microseconds, r.agentAskP50Microseconds, r.agentAskP99Microseconds))
+        print(String(format: "host -> agent from a task on the node's queue (Node.taskExecutor), p50 / p99: %.1f / %.1f µs; "
+                     + "in batches of 100 (ask(many:)): %.2f µs an ask", r.hostAskOnNodeP50Microseconds,
+                     r.hostAskOnNodeP99Microseconds, r.hostAskBatchedMicroseconds))
+        print(String(format: "C, a request to another thread and back (two wake-ups, the floor of a hop), p50 / p99: %.1f / %.1f µs",
+                     r.cThreadRoundTripP50Microseconds, r.cThreadRoundTripP99Microseconds))
         print(String(format: "%d nodes x %d agents: activated in %.2f s; peak RSS %.0f MiB",
                      r.nodes, r.agentsPerNode, r.manyNodesSeconds, Double(r.peakRSSBytes) / 1048576))
         if let e { printComparison(r, e) }
@@ -209,6 +214,10 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
             "host_ask_p50_us": r.hostAskP50Microseconds, "host_ask_p99_us": r.hostAskP99Microseconds,
             "agent_ask_p50_us": r.agentAskP50Microseconds, "agent_ask_p99_us": r.agentAskP99Microseconds,
             "two_nodes_messages_per_s": r.twoNodesMessagesPerSecond, "two_nodes_ratio": r.twoNodesRatio,
+            "host_ask_on_node_p50_us": r.hostAskOnNodeP50Microseconds, "host_ask_on_node_p99_us": r.hostAskOnNodeP99Microseconds,
+            "host_ask_batched_us": r.hostAskBatchedMicroseconds,
+            "c_thread_round_trip_p50_us": r.cThreadRoundTripP50Microseconds,
+            "c_thread_round_trip_p99_us": r.cThreadRoundTripP99Microseconds,
         ]
         if let e {
             let one = e.oneScheduler, two = e.twoSchedulers
@@ -252,6 +261,9 @@ struct BenchRuntimeCommand: AsyncParsableCommand {
         row("ask round trip, agent -> agent, mean (µs)", r.agentAskMicroseconds, one.askMeanMicroseconds, "%.2f")
         row("ask round trip, agent -> agent, p50 (µs)", r.agentAskP50Microseconds, one.askP50Microseconds, "%.2f")
         row("ask round trip, host -> agent, p50 (µs)", r.hostAskP50Microseconds, nil, "%.1f")
+        row("  from the node's queue, p50 (µs)", r.hostAskOnNodeP50Microseconds, nil, "%.1f")
+        row("  in batches of 100, per ask (µs)", r.hostAskBatchedMicroseconds, nil, "%.2f")
+        row("  C: to another thread and back, p50 (µs)", r.cThreadRoundTripP50Microseconds, nil, "%.1f")
         print("(two nodes: each node runs the whole workload; two schedulers: two groups, each of "
               + "\(two.processes) processes and \(two.messages) messages)")
     }

@@ -17,5 +17,9 @@ int loom_bench_raw_pcall(lua_State *L);
 /* Resumes a list of handlers with {a = 1, b = 2, c = 3} from C, as the runtime does from Swift;
    with copy, each message is a copy of one table made as `send` copies (loom_mail_copy). */
 lua_Integer loom_bench_c_messages(lua_State *L, int handlers, lua_Integer agents, lua_Integer messages, int copy);
+/* Times `count` round trips of a request to another thread and its reply back (a mutex, two
+   condition variables: two thread wake-ups each), in nanoseconds into `out`. The floor of any
+   request that crosses to another thread and back without spinning. Returns 0, or -1. */
+int loom_bench_thread_round_trips(long long *out, int count);
 
 #endif
