@@ -16,8 +16,24 @@ public protocol MemoryStore: Sendable {
     /// Expired memories go; one agent's near-duplicates merge; many episodes of a task fold into a
     /// semantic summary. Deterministic. `agent` nil means every agent.
     func consolidate(agent: String?, now: Double) throws -> ConsolidationReport
-    /// Writes whatever the store holds back (recall's usage marks).
+    /// Writes whatever the store holds back (staged memories, recall's usage marks).
     func flush() throws
+
+    /// Group commit: keeps a memory for the next ``commitStaged()``, which stores every memory
+    /// staged since in one transaction. Validates it and returns its id now. Any other call that
+    /// could see a staged memory (the same agent's recall, lessons or forget, any write that adds
+    /// rows) commits what is staged first, so an agent reads its own writes.
+    func stage(_ memory: Memory) throws -> Int64
+    /// Commits the staged memories in one transaction. Throws when memories staged since the last
+    /// call were lost: this commit failed, or an earlier one that another call made first did.
+    /// A lost memory was never committed: whoever was to be told it was remembered must not be.
+    func commitStaged() throws(MemoryCommitError)
+}
+
+extension MemoryStore {
+    /// Without staging of its own, a store stores each memory at once.
+    public func stage(_ memory: Memory) throws -> Int64 { try remember(memory) }
+    public func commitStaged() throws(MemoryCommitError) {}
 }
 
 /// What a consolidation did.
