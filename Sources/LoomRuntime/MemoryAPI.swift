@@ -18,7 +18,11 @@ extension NodeEngine {
             let who = try agent("remember")
             var m = Memory(agent: who, text: try call.string(1), sourceNode: self.name)
             try Self.apply(options: try call.isAbsent(2) ? .nil : call.value(2), to: &m, fn: "remember")
-            do { return try call.results(try store.remember(m)) } catch { throw fail("remember", error) }
+            do {
+                let id = try store.stage(m)   // committed at the end of the step (group commit)
+                self.held.remembered = true
+                return try call.results(id)
+            } catch { throw fail("remember", error) }
         })
         try table.set("learn", try hostFunction("memory.learn") { [unowned self] call in
             let who = try agent("learn")
@@ -29,7 +33,11 @@ extension NodeEngine {
             }
             let notes = try call.optionalString(3) ?? "\(task): \(outcomeText)"
             let m = Memory(agent: who, kind: .episodic, text: notes, outcome: outcome, task: task, sourceNode: self.name)
-            do { return try call.results(try store.remember(m)) } catch { throw fail("learn", error) }
+            do {
+                let id = try store.stage(m)
+                self.held.remembered = true
+                return try call.results(id)
+            } catch { throw fail("learn", error) }
         })
         try table.set("recall", try hostFunction("memory.recall") { call in
             let who = try agent("recall")

@@ -24,10 +24,7 @@ extension NodeEngine {
         guard let waiter = pending.remove(id) else { return }   // timed out already
         switch waiter {
         case .external(let c):
-            switch result {
-            case .success(let v): c.resume(returning: v.value)
-            case .failure(let e): c.resume(throwing: e)
-            }
+            answerHost(c, result)   // after the step's group commit
         case .agent(let name):
             guard let slot = agents[name] else { return }
             switch result {
