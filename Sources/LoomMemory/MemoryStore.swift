@@ -68,9 +68,19 @@ extension Memory {
             throw MemoryError("importance must be between 0 and 1 (got \(importance))")
         }
         if tags.count > Memory.maxTags { throw MemoryError("at most \(Memory.maxTags) tags (got \(tags.count))") }
-        for tag in tags where tag.isEmpty || tag.utf8.count > 64 || tag.contains(where: { $0.isWhitespace }) {
+        for tag in tags where tag.isEmpty || tag.utf8.count > 64 || Self.hasWhitespace(tag) {
             throw MemoryError("tag \"\(tag)\" must be 1 to 64 bytes without spaces")
         }
         if let task, task.isEmpty || task.utf8.count > 256 { throw MemoryError("the task key must be 1 to 256 bytes") }
+    }
+
+    /// Whether `text` holds a whitespace character (Unicode's White_Space), ASCII looked at byte by
+    /// byte: this runs for every tag of every memory stored.
+    static func hasWhitespace(_ text: String) -> Bool {
+        for byte in text.utf8 {
+            if byte >= 0x80 { return text.unicodeScalars.contains { $0.properties.isWhitespace } }
+            if byte == 0x20 || (0x09...0x0D).contains(byte) { return true }
+        }
+        return false
     }
 }
