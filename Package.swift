@@ -177,7 +177,8 @@ let package = Package(
         .testTarget(name: "LoomAuditTests", dependencies: ["LoomAudit", "LoomRuntime", "LoomTesting"]),
         .testTarget(name: "LoomMemoryTests", dependencies: ["LoomMemory", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LoomAuthoring", "LuaKit", "LoomCore", "LoomMemory", "LoomTesting",
-                                                           .product(name: "Logging", package: "swift-log")]),
+                                                            .product(name: "Logging", package: "swift-log"),
+                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "LoomBenchTests", dependencies: ["LoomBench", "LoomTesting"]),
         .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "LoomTesting"], exclude: ["Fixtures"]),
         .testTarget(

@@ -276,10 +276,10 @@ extension String {
     }
 }
 
-struct BenchMemoryCommand: ParsableCommand {
+struct BenchMemoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memory",
-        abstract: "Agent memory: remember throughput, recall latency in a crowded store, bytes on disk.",
+        abstract: "Agent memory: remember throughput (batched, one by one, inside handlers with group commit), recall latency in a crowded store, bytes on disk.",
         discussion: "Prints a table, then one JSON line with every figure."
     )
 
@@ -289,11 +289,15 @@ struct BenchMemoryCommand: ParsableCommand {
     @Option(help: "Memories per agent.")
     var perAgent = 1000
 
+    @Option(help: "Messages to the node's workers in the group commit row (100 workers, 5 remembers a message).")
+    var handlerMessages = 20_000
+
     func validate() throws {
         guard agents > 0, perAgent > 0 else { throw ValidationError("--agents and --per-agent must be positive") }
+        guard handlerMessages > 0 else { throw ValidationError("--handler-messages must be positive") }
     }
 
-    func run() throws {
+    func run() async throws {
         warnIfDebug("memory")
         var bench = MemoryBenchmark()
         bench.agents = agents
@@ -306,11 +310,19 @@ struct BenchMemoryCommand: ParsableCommand {
         print(String(format: "recall, one agent among %d x %d memories: p50 %.0f µs, p99 %.0f µs", r.agents, r.perAgent,
                      r.recallP50Microseconds, r.recallP99Microseconds))
         print(String(format: "on disk: %.0f bytes per memory", r.bytesPerMemory))
+        var group = GroupCommitBenchmark()
+        group.messages = handlerMessages
+        printError("  running: remember inside handlers: \(group.messages) messages to \(group.agents) agents, \(group.perMessage) remembers each")
+        let g = try await group.run()
+        print(String(format: "remember inside handlers (group commit): %.0f/s (%d agents, %d messages, %d remembers each, a real node on a file)",
+                     g.perSecond, g.agents, g.messages, g.perMessage))
         try printJSON(["remember_batched_per_s": r.batchedPerSecond, "c_remember_batched_per_s": r.cBatchedPerSecond,
                        "remember_ratio": r.ratio, "remember_single_per_s": r.singlePerSecond,
                        "c_split_committed_per_s": r.cSplitCommittedPerSecond, "c_split_indexed_per_s": r.cSplitIndexedPerSecond,
                        "agents": r.agents, "per_agent": r.perAgent, "recall_p50_us": r.recallP50Microseconds,
-                       "recall_p99_us": r.recallP99Microseconds, "bytes_per_memory": r.bytesPerMemory])
+                       "recall_p99_us": r.recallP99Microseconds, "bytes_per_memory": r.bytesPerMemory,
+                       "remember_in_handlers_per_s": g.perSecond, "remember_in_handlers_agents": g.agents,
+                       "remember_in_handlers_messages": g.messages, "remember_in_handlers_per_message": g.perMessage])
     }
 }
 

@@ -8,12 +8,16 @@ import LuaKit
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Start a node: deliver one task and print the reply, or serve until SIGINT or SIGTERM.",
+        abstract: "Start a node: deliver one task and print the reply, stream tasks from standard input, or serve until SIGINT or SIGTERM.",
         discussion: """
             With --serve, the node also watches its node.toml, skills and agents, and reloads them \
             while it runs (see docs/DESIGN.md, Hot reload). With --task, the node starts, the task (a string) goes to --to as an ask, the reply is \
             printed (strings as they are, other values as Lua literals), and the node shuts down \
-            cleanly. With --serve, the node runs until SIGINT or SIGTERM, then shuts down the same \
+            cleanly. With --stdin, every line of standard input is a task for --to (a string, as \
+            --task takes it); each reply is printed as soon as it arrives as one JSON line, \
+            {"line": N, "reply": TEXT} or {"line": N, "error": MESSAGE, "kind": KIND}, with up to \
+            --in-flight tasks waiting at once; at the end of the input the node answers what is \
+            left and shuts down (exit status 1 if any task failed). With --serve, the node runs until SIGINT or SIGTERM, then shuts down the same \
             way. Shutting down refuses new work, delivers the messages already accepted and lets \
             handlers part-way through a sleep or an ask finish, for up to --grace seconds, then \
             saves every agent's state (what is left unfinished is counted in a warning). SIGINT or \
@@ -37,6 +41,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Run until SIGINT or SIGTERM.")
     var serve = false
 
+    @Flag(help: "Read tasks for --to from standard input, one a line; print each reply as a JSON line as it arrives.")
+    var stdin = false
+
+    @Option(help: "With --stdin, how many tasks may wait for their replies at once.")
+    var inFlight = 64
+
     @Option(help: "On shutdown, how long to finish the work already accepted before saving state, in seconds.")
     var grace: Double = 5
 
@@ -48,7 +58,10 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         if task != nil && to == nil { throw ValidationError("--task needs --to AGENT") }
-        if task == nil && !serve { throw ValidationError("give --task TEXT --to AGENT, or --serve") }
+        if stdin && to == nil { throw ValidationError("--stdin needs --to AGENT") }
+        if stdin && (task != nil || serve) { throw ValidationError("--stdin cannot be combined with --task or --serve") }
+        if task == nil && !serve && !stdin { throw ValidationError("give --task TEXT --to AGENT, --stdin --to AGENT, or --serve") }
+        guard (1...100_000).contains(inFlight) else { throw ValidationError("--in-flight must be between 1 and 100000") }
         for r in fsRoots where !r.contains("=") || r.hasPrefix("=") || r.hasSuffix("=") {
             throw ValidationError("--fs-root '\(r)' must be NAME=PATH, as in --fs-root docs=./docs")
         }
@@ -95,6 +108,23 @@ struct RunCommand: AsyncParsableCommand {
                 printError("\(name): the task is abandoned; shutting down node '\(n.name)' (finishing accepted work for up to \(grace) s; again to stop now)")
             }
         }
+        if stdin, let to {
+            // Every reply, or a signal, whichever comes first.
+            let stream = TaskStream(node: n, agent: to, timeout: Seconds.duration(timeout), inFlight: inFlight)
+            let outcome: StreamOutcome = await withCheckedContinuation { c in
+                let first = FirstOf(c)
+                let reading = Task { first.take(.done(failed: await stream.run())) }
+                signals.onSignal { name in
+                    if first.take(.signal(name)) { reading.cancel() } else { signals.putBack(name) }
+                }
+            }
+            switch outcome {
+            case .done(let count): failed = count > 0
+            case .signal(let name):
+                interrupted = name
+                printError("\(name): the tasks not yet answered are abandoned; shutting down node '\(n.name)' (finishing accepted work for up to \(grace) s; again to stop now)")
+            }
+        }
         if serve && interrupted == nil {
             do { try await n.watch() } catch { printError("warning: hot reload is off: \(error)") }
             printError("node '\(n.name)' serving, reloading changed agents and skills; SIGINT or SIGTERM stops it")
@@ -115,6 +145,11 @@ struct RunCommand: AsyncParsableCommand {
         signals.cancel()
         if interrupted != nil { throw ExitCode(130) }
         if failed { throw ExitCode(1) }
+    }
+
+    enum StreamOutcome: Sendable {
+        case done(failed: Int)
+        case signal(String)
     }
 
     enum TaskOutcome: Sendable {

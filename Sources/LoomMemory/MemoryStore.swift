@@ -16,8 +16,24 @@ public protocol MemoryStore: Sendable {
     /// Expired memories go; one agent's near-duplicates merge; many episodes of a task fold into a
     /// semantic summary. Deterministic. `agent` nil means every agent.
     func consolidate(agent: String?, now: Double) throws -> ConsolidationReport
-    /// Writes whatever the store holds back (recall's usage marks).
+    /// Writes whatever the store holds back (staged memories, recall's usage marks).
     func flush() throws
+
+    /// Group commit: keeps a memory for the next ``commitStaged()``, which stores every memory
+    /// staged since in one transaction. Validates it and returns its id now. Any other call that
+    /// could see a staged memory (the same agent's recall, lessons or forget, any write that adds
+    /// rows) commits what is staged first, so an agent reads its own writes.
+    func stage(_ memory: Memory) throws -> Int64
+    /// Commits the staged memories in one transaction. Throws when memories staged since the last
+    /// call were lost: this commit failed, or an earlier one that another call made first did.
+    /// A lost memory was never committed: whoever was to be told it was remembered must not be.
+    func commitStaged() throws(MemoryCommitError)
+}
+
+extension MemoryStore {
+    /// Without staging of its own, a store stores each memory at once.
+    public func stage(_ memory: Memory) throws -> Int64 { try remember(memory) }
+    public func commitStaged() throws(MemoryCommitError) {}
 }
 
 /// What a consolidation did.
@@ -52,9 +68,19 @@ extension Memory {
             throw MemoryError("importance must be between 0 and 1 (got \(importance))")
         }
         if tags.count > Memory.maxTags { throw MemoryError("at most \(Memory.maxTags) tags (got \(tags.count))") }
-        for tag in tags where tag.isEmpty || tag.utf8.count > 64 || tag.contains(where: { $0.isWhitespace }) {
+        for tag in tags where tag.isEmpty || tag.utf8.count > 64 || Self.hasWhitespace(tag) {
             throw MemoryError("tag \"\(tag)\" must be 1 to 64 bytes without spaces")
         }
         if let task, task.isEmpty || task.utf8.count > 256 { throw MemoryError("the task key must be 1 to 256 bytes") }
+    }
+
+    /// Whether `text` holds a whitespace character (Unicode's White_Space), ASCII looked at byte by
+    /// byte: this runs for every tag of every memory stored.
+    static func hasWhitespace(_ text: String) -> Bool {
+        for byte in text.utf8 {
+            if byte >= 0x80 { return text.unicodeScalars.contains { $0.properties.isWhitespace } }
+            if byte == 0x20 || (0x09...0x0D).contains(byte) { return true }
+        }
+        return false
     }
 }

@@ -8,6 +8,8 @@ public final class SQLiteMemoryStore: MemoryStore, Sendable {
     /// Recall marks memories used without a write of its own: the marks wait here (id -> last use,
     /// uses) and reach the table with the next write, or ``flushUsage()``. Reads add them in.
     private let pendingUsage = Mutex<[Int64: (last: Double, count: Int)]>([:])
+    /// Memories staged for the next group commit (see `SQLiteMemoryStore+GroupCommit.swift`).
+    let staged = Mutex(StagedMemories())
     public let ranking: Ranking
     /// Candidates read from the index before the final scoring.
     let candidates = 64
@@ -24,6 +26,7 @@ public final class SQLiteMemoryStore: MemoryStore, Sendable {
 
     public func remember(batch: [Memory]) throws -> [Int64] {
         for m in batch { try m.validate() }
+        try writeStaged()
         return try writer.write { db in
             try writeUsage(db)
             var ids: [Int64] = []
@@ -66,6 +69,9 @@ public final class SQLiteMemoryStore: MemoryStore, Sendable {
 
     public func recall(agent: String, query: String, options: RecallOptions) throws -> [RecalledMemory] {
         guard (1...100).contains(options.k) else { throw MemoryError("k must be between 1 and 100 (got \(options.k))") }
+        // The agent's own staged memories are committed first (read-your-writes); with the commons,
+        // authors' track records read other agents' memories too.
+        if options.commons { try writeStaged() } else { try writeStaged(ifAny: agent) }
         var filters = ["(m.expires IS NULL OR m.expires > ?)"]
         var arguments: [any DatabaseValueConvertible] = [options.now]
         if !options.kinds.isEmpty {
@@ -160,7 +166,10 @@ public final class SQLiteMemoryStore: MemoryStore, Sendable {
         }
     }
 
-    public func flush() throws { try flushUsage() }
+    public func flush() throws {
+        try writeStaged()
+        try flushUsage()
+    }
 
     /// Writes the pending recall marks now.
     public func flushUsage() throws {
@@ -189,6 +198,7 @@ public final class SQLiteMemoryStore: MemoryStore, Sendable {
 
     public func share(agent: String, id: Int64) throws -> Int64 {
         guard agent != Commons.agent else { throw MemoryError("the commons cannot share") }
+        try writeStaged()
         let original = try writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM memory WHERE id = ? AND agent = ?", arguments: [id, agent]).map { Self.memory($0) }
         }
@@ -203,7 +213,8 @@ public final class SQLiteMemoryStore: MemoryStore, Sendable {
     }
 
     public func consolidate(agent: String?, now: Double) throws -> ConsolidationReport {
-        try writer.write { db in
+        try writeStaged()
+        return try writer.write { db in
             try writeUsage(db)
             var report = ConsolidationReport()
             let scope = agent == nil ? "" : " AND agent = ?"
@@ -266,13 +277,14 @@ public final class SQLiteMemoryStore: MemoryStore, Sendable {
 
     /// Every memory (of every agent and the commons), by id: for export.
     public func all() throws -> [Memory] {
-        try flushUsage()
+        try flush()
         return try writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM memory ORDER BY id").map { Self.memory($0) } }
     }
 
     /// Inserts memories exactly as given, ids included (for import); an id already present is an error.
     public func importAll(_ memories: [Memory]) throws {
         for m in memories { try m.validate() }
+        try writeStaged()
         try writer.write { db in
             for m in memories {
                 if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM memory WHERE id = ?)", arguments: [m.id]) == true {
@@ -285,7 +297,8 @@ public final class SQLiteMemoryStore: MemoryStore, Sendable {
 
     /// Counts by kind, by agent (the commons included) and in total.
     public func stats() throws -> (total: Int, byKind: [String: Int], byAgent: [String: Int]) {
-        try writer.read { db in
+        try writeStaged()
+        return try writer.read { db in
             var kinds: [String: Int] = [:], agents: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM memory GROUP BY kind") { kinds[row["kind"]] = row["n"] }
             for row in try Row.fetchAll(db, sql: "SELECT agent, COUNT(*) AS n FROM memory GROUP BY agent") { agents[row["agent"]] = row["n"] }
@@ -299,14 +312,16 @@ public final class SQLiteMemoryStore: MemoryStore, Sendable {
     }
 
     public func forget(agent: String, id: Int64) throws -> Bool {
-        try writer.write { db in
+        try writeStaged(ifAny: agent)
+        return try writer.write { db in
             try writeUsage(db)
             return try Self.delete(db, where: "id = ? AND agent = ?", [id, agent]) > 0
         }
     }
 
     public func lessons(agent: String, task: String) throws -> [Memory] {
-        try writer.read { db in
+        try writeStaged(ifAny: agent)
+        return try writer.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT \(Self.columns) FROM memory m WHERE agent = ? AND task = ? AND outcome IS NOT NULL
                 ORDER BY created DESC, id DESC

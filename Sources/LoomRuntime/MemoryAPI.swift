@@ -18,7 +18,11 @@ extension NodeEngine {
             let who = try agent("remember")
             var m = Memory(agent: who, text: try call.string(1), sourceNode: self.name)
             try Self.apply(options: try call.isAbsent(2) ? .nil : call.value(2), to: &m, fn: "remember")
-            do { return try call.results(try store.remember(m)) } catch { throw fail("remember", error) }
+            do {
+                let id = try store.stage(m)   // committed at the end of the step (group commit)
+                self.held.remembered = true
+                return try call.results(id)
+            } catch { throw fail("remember", error) }
         })
         try table.set("learn", try hostFunction("memory.learn") { [unowned self] call in
             let who = try agent("learn")
@@ -29,7 +33,11 @@ extension NodeEngine {
             }
             let notes = try call.optionalString(3) ?? "\(task): \(outcomeText)"
             let m = Memory(agent: who, kind: .episodic, text: notes, outcome: outcome, task: task, sourceNode: self.name)
-            do { return try call.results(try store.remember(m)) } catch { throw fail("learn", error) }
+            do {
+                let id = try store.stage(m)
+                self.held.remembered = true
+                return try call.results(id)
+            } catch { throw fail("learn", error) }
         })
         try table.set("recall", try hostFunction("memory.recall") { call in
             let who = try agent("recall")
@@ -117,38 +125,58 @@ extension NodeEngine {
     }
 
     /// Applies remember's options table; unknown keys and bad values are errors naming the option.
+    /// The memory is validated by the store (`stage`), whose errors read the same.
     static func apply(options: LuaValue, to m: inout Memory, fn: String) throws(LuaError) {
         func bad(_ message: String) -> LuaError { LuaError(kind: .runtime, message: "memory.\(fn): \(message)") }
         guard case .table(let t) = options else {
             if options.isNil { return }
             throw bad("options must be a table")
         }
-        for (k, v) in t.entries {
-            switch k.string {
-            case "kind":
-                guard let s = v.string, let kind = Memory.Kind(rawValue: s) else { throw bad("kind must be \"episodic\", \"semantic\" or \"procedural\"") }
-                m.kind = kind
-            case "tags":
-                guard let list = v.table, list.hash.isEmpty, list.array.allSatisfy({ $0.string != nil }) else {
-                    throw bad("tags must be a list of strings")
-                }
-                m.tags = list.array.compactMap(\.string)
-            case "importance":
-                guard let n = v.number else { throw bad("importance must be a number between 0 and 1") }
-                m.importance = n
-            case "outcome":
-                guard let s = v.string, let o = Memory.Outcome(rawValue: s) else { throw bad("outcome must be \"worked\" or \"failed\"") }
-                m.outcome = o
-            case "task":
-                guard let s = v.string else { throw bad("task must be a string") }
-                m.task = s
-            case "ttl":
-                guard let n = v.number, n > 0 else { throw bad("ttl must be a positive number of seconds") }
-                m.expires = m.created + n
-            default:
-                throw bad("unknown option '\(k.description)' (kind, tags, importance, outcome, task, ttl)")
-            }
+        // Each known key looked up once (no sorted walk of every entry: this runs per remember);
+        // a key left over is unknown, and the first of them in table order is named.
+        var known = 0
+        if let v = Self.option(t, "kind") {
+            known += 1
+            guard let s = v.string, let kind = Memory.Kind(rawValue: s) else { throw bad("kind must be \"episodic\", \"semantic\" or \"procedural\"") }
+            m.kind = kind
         }
-        do { try m.validate() } catch { throw bad(error.message) }
+        if let v = Self.option(t, "tags") {
+            known += 1
+            guard let list = v.table, list.hash.isEmpty, list.array.allSatisfy({ $0.string != nil }) else {
+                throw bad("tags must be a list of strings")
+            }
+            m.tags = list.array.compactMap(\.string)
+        }
+        if let v = Self.option(t, "importance") {
+            known += 1
+            guard let n = v.number else { throw bad("importance must be a number between 0 and 1") }
+            m.importance = n
+        }
+        if let v = Self.option(t, "outcome") {
+            known += 1
+            guard let s = v.string, let o = Memory.Outcome(rawValue: s) else { throw bad("outcome must be \"worked\" or \"failed\"") }
+            m.outcome = o
+        }
+        if let v = Self.option(t, "task") {
+            known += 1
+            guard let s = v.string else { throw bad("task must be a string") }
+            m.task = s
+        }
+        if let v = Self.option(t, "ttl") {
+            known += 1
+            guard let n = v.number, n > 0 else { throw bad("ttl must be a positive number of seconds") }
+            m.expires = m.created + n
+        }
+        if known < t.count, let unknown = t.entries.first(where: { !Self.rememberOptions.contains($0.key.string ?? "") }) {
+            throw bad("unknown option '\(unknown.key.description)' (kind, tags, importance, outcome, task, ttl)")
+        }
     }
+
+    /// The option `key`, nil when absent.
+    private static func option(_ t: LuaTable, _ key: String) -> LuaValue? {
+        let v = t[key]
+        return v.isNil ? Optional.none : v   // (a bare `nil` would be LuaValue's own nil here)
+    }
+
+    static let rememberOptions: Set<String> = ["kind", "tags", "importance", "outcome", "task", "ttl"]
 }

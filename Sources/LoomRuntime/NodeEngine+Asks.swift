@@ -23,13 +23,8 @@ extension NodeEngine {
         guard let waiter = pending.remove(id) else { return }   // timed out already
         trimAskTimeouts()
         switch waiter {
-        case .external(let c):
-            switch result {
-            case .success(let v): c.resume(returning: v.value)
-            case .failure(let e): c.resume(throwing: e)
-            }
-        case .hostGroup(let group, let index):
-            group.answer(index, result.map(\.value))
+        case .external, .hostGroup:
+            answerHost(waiter, result)   // after the step's group commit
         case .agent(let name):
             guard let slot = agents[name] else { return }
             switch result {

@@ -21,10 +21,10 @@ extension NodeEngine {
             return .success
         }
         if envelope.to.agent == "$host" {
-            guard let inbox = options.hostInbox, case .send = envelope.kind else {
+            guard options.hostInbox != nil, case .send = envelope.kind else {
                 return .failure(ReplyError(.noHost, "no host program listens on '$host' of node '\(name)'; only send reaches it"))
             }
-            inbox(envelope.from.agent, envelope.payload)
+            sendToHost(from: envelope.from.agent, envelope.payload)   // after the step's group commit
             return .success
         }
         guard let slot = agents[envelope.to.agent] ?? instance(envelope.to.agent) else {

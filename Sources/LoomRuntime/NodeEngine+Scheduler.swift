@@ -53,9 +53,12 @@ extension NodeEngine {
     }
 
     /// Runs up to `budget` handler steps, one per agent in turn (round robin). Returns how many ran.
+    /// What they remembered is committed at the end, before their replies leave (group commit).
     @discardableResult
     package func step(budget: Int) -> Int {
         stepStarted = clock.now
+        beginStep()
+        defer { endStep() }
         fireTimers()
         var done = mail.pending > 0 ? deliverMail(budget: budget) : 0
         while done < budget, !runQueue.isEmpty {

@@ -20,6 +20,7 @@ package import LuaKit
 /// - `NodeEngine+Scheduler.swift`: the run queue and one step of an agent;
 /// - `NodeEngine+Batches.swift`: batched delivery of sends from C;
 /// - `NodeEngine+Timers.swift`: ask timeouts, sleeps and restart delays;
+/// - `NodeEngine+GroupCommit.swift`: a step's memories committed before its replies leave;
 /// - `NodeEngine+Supervision.swift`: what a failure does (restart with backoff, stop);
 /// - `NodeEngine+Persistence.swift`: saving state, passivating idle agents, shutting down;
 /// - `HotReload.swift`: reloads under the rule of two versions.
@@ -62,6 +63,8 @@ package final class NodeEngine {
     var pending = PendingAsks()
     /// Messages for other nodes, delivered by the actor after each step.
     var outbound: [Envelope] = []
+    /// What the current step holds back until its memories are committed (group commit).
+    var held = HeldOutput()
     /// The agent whose code runs now (host functions act for it). Kept in the mail (C) so that
     /// `send` knows its sender without asking Swift; slots without a number (trial runs during a
     /// reload) are kept here.

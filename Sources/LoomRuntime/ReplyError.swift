@@ -42,6 +42,10 @@ public struct ReplyError: Error, Sendable, Equatable, CustomStringConvertible {
         case shutDown
         /// A node of that name already runs in this process.
         case duplicateNode
+        /// The handler's step remembered memories that could not be committed (disk full, ...): a
+        /// reply that would say they were remembered is withheld (see group commit in
+        /// docs/lua-api.md, `memory@1`).
+        case notDurable
     }
 
     public var kind: Kind

@@ -100,6 +100,8 @@ struct MemoryStoreTests {
         (Memory(agent: "a", text: String(repeating: "x", count: Memory.maxTextBytes + 1)), "the text is 65537 bytes; the limit is 65536"),
         (Memory(agent: "a", text: "x", importance: 1.5), "importance must be between 0 and 1 (got 1.5)"),
         (Memory(agent: "a", text: "x", tags: ["two words"]), "tag \"two words\" must be 1 to 64 bytes without spaces"),
+        (Memory(agent: "a", text: "x", tags: ["tab\tin"]), "tag \"tab\tin\" must be 1 to 64 bytes without spaces"),
+        (Memory(agent: "a", text: "x", tags: ["café\u{3000}au-lait"]), "tag \"café\u{3000}au-lait\" must be 1 to 64 bytes without spaces"),
         (Memory(agent: "a", text: "keep\u{0}secret"), "the text contains a NUL byte; remove it"),
         (Memory(agent: "a", text: "x", tags: ["t\u{0}"]), "tags and the task key cannot contain NUL bytes"),
     ])
