@@ -9,8 +9,8 @@ import LuaKit
 ///
 /// The transitions (each a method below; docs/DESIGN.md draws them):
 /// - dormant → idle: ``activated()``; idle → dormant: ``passivated()`` (idle too long);
-/// - idle → running: ``callStarted()``; running → waiting: ``waitStarted()`` (ask, ask_all, sleep);
-/// - waiting or running → resumable: ``woken(with:)``, ``sleepEnded()``; resumable → running:
+/// - idle → running: ``callStarted(number:)``; running → waiting: ``waitStarted()`` (ask, ask_all, sleep);
+/// - waiting or running → resumable: ``woken(with:)``, ``sleepEnded(call:)``; resumable → running:
 ///   ``nextStep(hasMail:)``;
 /// - a call in flight → idle: ``callReturned()``, ``callStopped()``, ``callFailed(_:)`` with
 ///   ``Restart/none``; → backing off: ``callFailed(_:)`` with ``Restart/later``; → failed:
@@ -47,6 +47,9 @@ struct AgentLifecycle: Equatable {
 
     /// A handler in flight.
     struct Call: Equatable {
+        /// The node's number for this call (``NodeEngine/callsStarted``): a timer set by one call
+        /// (a sleep's end) never wakes a later one.
+        var number: UInt64 = 0
         /// Whether it waits on an ask to another node (whose reply may come at any time).
         var awaitsOtherNode = false
         /// What happens when the call ends.
@@ -170,9 +173,9 @@ struct AgentLifecycle: Equatable {
 
     /// A handler started on a message (run by the host, or taken over from C after it yielded or
     /// failed there).
-    mutating func callStarted() {
+    mutating func callStarted(number: UInt64) {
         switch state {
-        case .idle, .dormant: state = .running(Call())
+        case .idle, .dormant: state = .running(Call(number: number))
         case .running, .waiting, .resumable, .backingOff, .failed: break
         }
     }
@@ -210,9 +213,10 @@ struct AgentLifecycle: Equatable {
         }
     }
 
-    /// A sleep's timer is due: only a handler that waits is woken.
-    mutating func sleepEnded() -> Wake {
-        guard case .waiting = state else { return .ignore }
+    /// A sleep's timer is due: only the call that slept is woken, if it still waits (a call stopped
+    /// by a reload leaves its timer behind; the agent's next call must not wake early).
+    mutating func sleepEnded(call number: UInt64) -> Wake {
+        guard case .waiting(let call) = state, call.number == number else { return .ignore }
         return woken(with: [])
     }
 

@@ -118,7 +118,7 @@ extension NodeEngine {
         case Self.sleepRequest:
             let duration = seconds(values[safe: 1]) ?? .zero
             slot.lifecycle.waitStarted()
-            addTimer(Timer(deadline: clock.now + duration, action: .wake(slot.name)))
+            addTimer(Timer(deadline: clock.now + duration, action: .wake(slot.name, call: slot.lifecycle.call?.number ?? 0)))
         default:
             return handlerFailed(slot, LuaError(kind: .runtime, message: "a handler yielded outside a coroutine of its own "
                 + "(use ask, ask_all or sleep to wait; coroutine.yield only inside coroutine.wrap)"))

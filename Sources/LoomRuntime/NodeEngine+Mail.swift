@@ -102,7 +102,8 @@ extension NodeEngine {
     /// become the slot's call in flight, and the usual path takes over.
     func continueStopped(_ slot: AgentSlot, _ coroutine: LuaCoroutine?, _ stop: LuaState.BatchStop, envelope: Envelope) {
         slot.lastActive = clock.now
-        slot.lifecycle.callStarted()
+        callsStarted += 1
+        slot.lifecycle.callStarted(number: callsStarted)
         slot.coroutine = coroutine
         slot.runningEnvelope = envelope
         current = slot

@@ -130,7 +130,8 @@ extension NodeEngine {
             reply(to: envelope, .failure(ReplyError(.handlerFailed(error.kind), error.summary)))
             return (true, .nothing)
         }
-        slot.lifecycle.callStarted()
+        callsStarted += 1
+        slot.lifecycle.callStarted(number: callsStarted)
         slot.coroutine = co
         slot.runningEnvelope = envelope
         let from = envelope.from.node == name ? envelope.from.agent : envelope.from.description

@@ -6,7 +6,8 @@ import Foundation
 extension NodeEngine {
     struct Timer {
         enum Action {
-            case wake(String)
+            /// A sleep's end, for the call with this number.
+            case wake(String, call: UInt64)
             case retry(String)
         }
         var deadline: ContinuousClock.Instant
@@ -43,8 +44,8 @@ extension NodeEngine {
         while let t = timers.first, t.deadline <= now {
             _ = timers.popFirst()
             switch t.action {
-            case .wake(let name):
-                if let slot = agents[name], slot.lifecycle.sleepEnded() == .schedule { schedule(slot) }
+            case .wake(let name, let call):
+                if let slot = agents[name], slot.lifecycle.sleepEnded(call: call) == .schedule { schedule(slot) }
             case .retry(let name):
                 if let slot = agents[name] {
                     slot.lifecycle.backoffEnded()

@@ -98,6 +98,8 @@ package final class NodeEngine {
     var batch = BatchBuffers()
     /// Messages delivered through batches so far (for tests and measurements).
     var batchedMessages = 0
+    /// Calls started so far: each call's number (``AgentLifecycle/Call/number``).
+    var callsStarted: UInt64 = 0
 
     init(lineage: Lineage, resolution: Resolution, options: NodeOptions, store: any NodeStore, logger: Logger) throws {
         let root = lineage.root

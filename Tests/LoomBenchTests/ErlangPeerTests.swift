@@ -91,6 +91,7 @@ struct ErlangPeerTests {
         let error = await #expect(throws: PeerError.self) { _ = try await peer.run() }
         #expect(error?.kind == .timeout)
         #expect(error?.description.contains("still thinking") == true)
-        #expect(clock.now - start < .seconds(20))
+        // Killed, not waited for: the stand-in would sleep 60 s (the bound is loose for loaded machines).
+        #expect(clock.now - start < .seconds(50))
     }
 }

@@ -10,7 +10,7 @@ struct AgentLifecycleTests {
     /// A lifecycle with a call in flight, in the given phase.
     static func inCall(_ phase: (inout L) -> Void = { _ in }) -> L {
         var l = L(.idle)
-        l.callStarted()
+        l.callStarted(number: 1)
         phase(&l)
         return l
     }
@@ -25,8 +25,8 @@ struct AgentLifecycleTests {
         #expect(l.state == .idle && l.status == .active && l.canStartMessage)
         #expect(l.nextStep(hasMail: true) == .startMessage(activateFirst: false))
         #expect(l.isRunnable(hasMail: true) && !l.isRunnable(hasMail: false))
-        l.callStarted()
-        #expect(l.state == .running(L.Call()) && !l.canStartMessage && l.hasCallInFlight)
+        l.callStarted(number: 1)
+        #expect(l.state == .running(L.Call(number: 1)) && !l.canStartMessage && l.hasCallInFlight)
         #expect(l.callReturned() == .nothing)
         #expect(l.state == .idle)
         l.passivated()
@@ -43,10 +43,10 @@ struct AgentLifecycleTests {
         l.awaitsOtherNode()
         #expect(l.call?.awaitsOtherNode == true)
         #expect(l.woken(with: [.integer(42)]) == .schedule)
-        #expect(l.state == .resumable(L.Call(awaitsOtherNode: false), with: [.integer(42)]))
+        #expect(l.state == .resumable(L.Call(number: 1, awaitsOtherNode: false), with: [.integer(42)]))
         #expect(l.isRunnable(hasMail: false))
         #expect(l.nextStep(hasMail: true) == .resume(with: [.integer(42)]))
-        #expect(l.state == .running(L.Call()))
+        #expect(l.state == .running(L.Call(number: 1)))
         #expect(l.callReturned() == .nothing)
         #expect(l.canStartMessage)
     }
@@ -61,15 +61,18 @@ struct AgentLifecycleTests {
     @Test("a sleep's end wakes only a waiting handler; a wake without a call is ignored")
     func oddWakes() {
         var running = Self.inCall()
-        #expect(running.sleepEnded() == .ignore)
-        #expect(running.state == .running(L.Call()))
+        #expect(running.sleepEnded(call: 1) == .ignore)
+        #expect(running.state == .running(L.Call(number: 1)))
         var sleeping = Self.inCall { $0.waitStarted() }
-        #expect(sleeping.sleepEnded() == .schedule)
+        // The timer of an earlier call (stopped by a reload) does not wake this one.
+        #expect(sleeping.sleepEnded(call: 0) == .ignore)
+        #expect(sleeping.state == .waiting(L.Call(number: 1)))
+        #expect(sleeping.sleepEnded(call: 1) == .schedule)
         #expect(sleeping.nextStep(hasMail: false) == .resume(with: []))
         for state in [L.State.dormant, .idle, .backingOff, .failed(.stopped)] {
             var l = L(state)
             #expect(l.woken(with: [1]) == .ignore)
-            #expect(l.sleepEnded() == .ignore)
+            #expect(l.sleepEnded(call: 1) == .ignore)
             #expect(l.state == state)
         }
     }
@@ -93,7 +96,7 @@ struct AgentLifecycleTests {
         #expect(stopped.nextStep(hasMail: true) == .nothing)
         stopped.backoffEnded()   // a stale restart timer
         stopped.activated()
-        stopped.callStarted()
+        stopped.callStarted(number: 2)
         #expect(stopped.state == .failed(.stopped))
 
         var overBudget = Self.inCall()
@@ -128,7 +131,7 @@ struct AgentLifecycleTests {
 
         var running = Self.inCall()
         #expect(running.reloaded(callIsStale: false) == .deferred)
-        #expect(running.state == .running(L.Call(then: .upgrade)))
+        #expect(running.state == .running(L.Call(number: 1, then: .upgrade)))
         #expect(running.isOpen)
         #expect(running.callReturned() == .upgrade)
         #expect(running.state == .idle)
@@ -151,7 +154,7 @@ struct AgentLifecycleTests {
         var l = Self.inCall { $0.waitStarted() }
         _ = l.woken(with: ["reply"])
         #expect(l.reloaded(callIsStale: false) == .deferred)
-        #expect(l.state == .resumable(L.Call(then: .upgrade), with: ["reply"]))
+        #expect(l.state == .resumable(L.Call(number: 1, then: .upgrade), with: ["reply"]))
     }
 
     @Test("removal: idle retires now; a call in flight retires after it, closed to new mail")
@@ -187,7 +190,7 @@ struct AgentLifecycleTests {
         #expect(retiring.nextStep(hasMail: true) == .nothing)
         #expect(!retiring.isRunnable(hasMail: true))
         #expect(!retiring.canStartMessage)
-        retiring.callStarted()   // odd: a second call cannot start over the one in flight
+        retiring.callStarted(number: 9)   // odd: a second call cannot start over the one in flight
         #expect(retiring.isWaiting && !retiring.isOpen)
 
         var failed = L(.failed(.stopped))

@@ -72,7 +72,7 @@ struct HardeningRuntimeTests {
                 """,
             "victim": """
                 function on_task(t)
-                  local woke = sleep(1)
+                  local woke = sleep(3)
                   return "slept " .. tostring(woke)
                 end
                 """,
@@ -80,7 +80,10 @@ struct HardeningRuntimeTests {
         let node = try await start(f)
         #expect(try await node.ask("thief", "grab") == "grabbed")
         async let victim: LuaValue = node.ask("victim", "x")
-        try await Task.sleep(for: .milliseconds(200))   // the victim sleeps, on a pooled coroutine
+        // The victim sleeps (3 s, long enough on a loaded machine), on a pooled coroutine.
+        let clock = ContinuousClock()
+        let limit = clock.now + .seconds(10)
+        while !(await node.hasCallInFlight("victim")), clock.now < limit { try await Task.sleep(for: .milliseconds(5)) }
         for op in ["resume", "close"] {
             let answer = try await node.ask("thief", .string(LuaString(op)))
             #expect(answer.string?.contains("belongs to the node") == true, "\(op): \(answer)")

@@ -9,7 +9,7 @@ import Testing
         version = "1.0"
         function on_task(t)
           state.count = (state.count or 0) + 1
-          if t == "slow" then sleep(1.5) end
+          if t == "slow" then sleep(3) end   -- long enough for what a test does meanwhile, on a loaded machine
           return "v1:" .. tostring(t)
         end
         """
@@ -56,6 +56,26 @@ import Testing
         #expect(outcome.deferred == 1)
         #expect(try await node.ask("worker", "fast").string == "v2:fast")
         #expect(try await slow.string == "v1:slow")
+        await node.shutdown()
+    }
+
+    @Test func aStoppedCallsSleepDoesNotWakeTheNextCall() async throws {
+        let f = try fixture()
+        try f.write("n/agents/worker/agent.lua", "function on_task(t) sleep(1.5) return 'v1' end\n")
+        let node = try await start(f)
+        async let first = node.ask("worker", "nap")
+        #expect(try await eventually { await node.hasCallInFlight("worker") })
+        // Two reloads stop the call asleep on the first version; its sleep's timer stays set.
+        try f.write("n/agents/worker/agent.lua", "function on_task(t) sleep(1.5) return 'v2' end\n")
+        #expect(await node.reload().deferred == 1)
+        try f.write("n/agents/worker/agent.lua", "function on_task(t) sleep(4) return 'v3' end\n")
+        #expect(await node.reload().stopped == 1)
+        _ = try? await first
+        // The next call sleeps 4 s: the stopped call's 1.5 s timer must not end it early.
+        let clock = ContinuousClock()
+        let began = clock.now
+        #expect(try await node.ask("worker", "x", timeout: .seconds(30)).string == "v3")
+        #expect(clock.now - began >= .seconds(3.9), "woken after \(clock.now - began)")
         await node.shutdown()
     }
 
