@@ -19,9 +19,10 @@ struct CoroutinePool {
         if free.count < Self.limit { free.append(coroutine) }
     }
 
-    /// Gives back coroutines taken for a batch that did not run.
+    /// Gives back coroutines taken for a batch that did not run (some made fresh for it), keeping
+    /// no more than the limit.
     mutating func giveBack(_ coroutines: [LuaCoroutine]) {
-        free.append(contentsOf: coroutines)
+        free.append(contentsOf: coroutines.prefix(max(0, Self.limit - free.count)))
     }
 
     mutating func removeAll() { free.removeAll() }
