@@ -137,7 +137,7 @@ public actor Node {
 
     /// Asks `agent` (`agent` or `node/agent`) to handle `task` and waits for its reply.
     public func ask(_ agent: String, _ task: LuaValue, timeout: Duration? = nil) async throws -> LuaValue {
-        let to = Address(agent, localNode: name) ?? Address(node: name, agent: agent)
+        let to = target(agent)
         if to.node != name {
             guard let other = directory.node(to.node) else { throw ReplyError(.noNode, "no node '\(to.node)' in this process") }
             return try await other.ask(to.agent, task, timeout: timeout)
@@ -162,7 +162,7 @@ public actor Node {
             let group = HostAskGroup(count: asks.count, continuation: c)
             let timeout = timeout ?? engine.options.askTimeout
             for (i, ask) in asks.enumerated() {
-                let to = Address(ask.agent, localNode: name) ?? Address(node: name, agent: ask.agent)
+                let to = target(ask.agent)
                 engine.askFromHost(to, ask.task, timeout: timeout, waiter: .hostGroup(group, i))
             }
             runNow()
@@ -172,7 +172,7 @@ public actor Node {
     /// Sends `message` to `agent` without waiting for a reply.
     public func send(_ agent: String, _ message: LuaValue) throws {
         guard !stopping else { throw ReplyError(.shuttingDown, "node '\(name)' is shutting down") }
-        let to = Address(agent, localNode: name) ?? Address(node: name, agent: agent)
+        let to = target(agent)
         if case .failure(let e) = engine.enqueue(Envelope(from: Address(node: name, agent: "$host"), to: to, kind: .send, payload: message)) {
             throw e
         }
@@ -188,13 +188,19 @@ public actor Node {
         let host = Address(node: name, agent: "$host")
         var failures: [(index: Int, error: ReplyError)] = []
         for (i, m) in messages.enumerated() {
-            let to = Address(m.agent, localNode: name) ?? Address(node: name, agent: m.agent)
+            let to = target(m.agent)
             if case .failure(let e) = engine.enqueue(Envelope(from: host, to: to, kind: .send, payload: m.message)) {
                 failures.append((i, e))
             }
         }
         poke()
         return failures
+    }
+
+    /// Where the host's `agent` (`agent` or `node/agent`) is; text that is not an address names an
+    /// agent of this node (which the enqueue then reports missing).
+    private func target(_ agent: String) -> Address {
+        Address(agent, localNode: name) ?? Address(node: name, agent: agent)
     }
 
     /// Messages delivered through batches so far.
