@@ -23,6 +23,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // The hub: gRPC over HTTP/2 (NIO), messages in protobuf, services and signals.
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // The system Lua 5.4 (Debian: liblua5.4-dev).
@@ -104,6 +110,49 @@ let package = Package(
             // builds, where the tests run, keep the check.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // The hub protocol: the generated protobuf messages and gRPC stubs (Protos/; made by
+        // scripts/generate-protos.sh and committed), signed frames and the hello, both ends share.
+        .target(
+            name: "LoomWire",
+            dependencies: [
+                "LoomBundle",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The hub server: directory, store-and-forward of signed frames, over a HubStore (SQLite).
+        .target(
+            name: "LoomHub",
+            dependencies: [
+                "LoomWire",
+                "LoomBundle",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // A node's link to its hub: the stream, the durable outbox, dedupe of what arrives.
+        .target(
+            name: "LoomHubClient",
+            dependencies: [
+                "LoomWire",
+                "LoomBundle",
+                "LoomCore",
+                "LoomRuntime",
+                "LuaKit",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Writing skills and agents: the scaffold, the test runner and its Lua framework, the stubs.
         .target(
             name: "LoomAuthoring",
@@ -127,6 +176,12 @@ let package = Package(
                 "LoomBundle",
                 "LoomRuntime",
                 "LoomAudit",
+                "LoomHub",
+                "LoomHubClient",
+                "LoomWire",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -142,7 +197,13 @@ let package = Package(
                 "LoomAuthoring",
                 "LoomAudit",
                 "LoomBench",
+                "LoomHub",
+                "LoomHubClient",
+                "LoomWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -179,6 +240,11 @@ let package = Package(
         .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LoomAuthoring", "LuaKit", "LoomCore", "LoomMemory", "LoomTesting",
                                                             .product(name: "Logging", package: "swift-log"),
                                                             .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "LoomHubTests", dependencies: ["LoomHub", "LoomHubClient", "LoomWire", "LoomRuntime", "LoomBundle", "LuaKit", "LoomTesting",
+                                                        .product(name: "Crypto", package: "swift-crypto"),
+                                                        .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                                                        .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "LoomBenchTests", dependencies: ["LoomBench", "LoomTesting"]),
         .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "LoomTesting"], exclude: ["Fixtures"]),
         .testTarget(

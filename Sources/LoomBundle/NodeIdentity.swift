@@ -1,4 +1,4 @@
-import Crypto
+public import Crypto
 public import Foundation
 import Glibc
 import LoomCore
@@ -81,6 +81,12 @@ public struct NodeIdentity: Sendable {
         self.node = node
         self.publicKey = publicKey
         self.privateKeyBytes = privateKey.rawRepresentation
+    }
+
+    /// The private key, for signing many things (frames) without decoding it each time.
+    public func signingKey() throws(BundleError) -> Curve25519.Signing.PrivateKey {
+        do { return try Curve25519.Signing.PrivateKey(rawRepresentation: privateKeyBytes) }
+        catch { throw BundleError(.key, "the node's private key is not a valid Ed25519 key: \(error)") }
     }
 
     public func sign(_ data: Data) throws(BundleError) -> Data {

@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Run Loom's benchmarks (build with -c release).",
         subcommands: [BenchLuaCommand.self, BenchResolveCommand.self, BenchRuntimeCommand.self, BenchMemoryCommand.self,
-                      BenchReloadCommand.self, BenchAuditCommand.self, BenchBundleCommand.self]
+                      BenchReloadCommand.self, BenchAuditCommand.self, BenchBundleCommand.self, BenchHubCommand.self]
     )
 }
 
@@ -409,4 +409,49 @@ func warnIfDebug(_ bench: String) {
     #if DEBUG
     printError("warning: this is a debug build; run `swift run -c release loom bench \(bench)` for real figures")
     #endif
+}
+
+struct BenchHubCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hub",
+        abstract: "Nodes in separate processes through a hub: ask round trip, signed messages per second, the hub's memory with many nodes.",
+        discussion: "Starts `loom hub serve` and `loom run far --serve --hub` as child processes. Prints a table, then one JSON line."
+    )
+
+    @Option(help: "Asks timed, each way.")
+    var asks = 2000
+
+    @Option(help: "One-way messages sent.")
+    var messages = 200_000
+
+    @Option(help: "Simulated nodes connected to the hub while its memory is read.")
+    var nodes = 1000
+
+    func run() async throws {
+        warnIfDebug("hub")
+        var bench = HubBenchmark()
+        bench.asks = asks
+        bench.messages = messages
+        bench.simulated = nodes
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let r = try await bench.run(loom: exe) { printError("  \($0)") }
+        print("figure".padding(toLength: 44, withPad: " ", startingAt: 0) + "      value    beside")
+        print(String(format: "%-44@ %8.1f µs  one process: %.1f µs (%.1fx)", "ask round trip p50 (agent -> agent, hub)" as NSString,
+                     r.askP50, r.localAskP50, r.askP50 / r.localAskP50))
+        print(String(format: "%-44@ %8.1f µs  one process: %.1f µs", "ask round trip p99" as NSString, r.askP99, r.localAskP99))
+        print(String(format: "%-44@ %8.1f µs  sign %.1f µs + 2 x verify %.1f µs, each way", "floor set by Ed25519 alone, per round trip" as NSString,
+                     r.signatureFloorMicroseconds, r.signMicroseconds, r.verifyMicroseconds))
+        print(String(format: "%-44@ %8.0f /s  delivered %d of %d (checked)", "signed one-way messages across processes" as NSString,
+                     r.messagesPerSecond, r.delivered, r.sent))
+        print(String(format: "%-44@ %8.1f MiB idle %.1f MiB, %d nodes connected", "hub RSS with simulated nodes" as NSString,
+                     Double(r.hubRSSConnected) / 1_048_576, Double(r.hubRSSIdle) / 1_048_576, r.connected))
+        let json: [String: Any] = [
+            "ask_p50_us": r.askP50, "ask_p99_us": r.askP99, "local_ask_p50_us": r.localAskP50, "local_ask_p99_us": r.localAskP99,
+            "sign_us": r.signMicroseconds, "verify_us": r.verifyMicroseconds, "signature_floor_us": r.signatureFloorMicroseconds,
+            "messages_per_second": r.messagesPerSecond, "delivered": r.delivered, "sent": r.sent,
+            "hub_rss_bytes": r.hubRSSConnected, "hub_rss_idle_bytes": r.hubRSSIdle, "simulated_nodes": r.connected,
+        ]
+        if let data = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }
+        if r.delivered != r.sent { throw ExitCode(1) }
+    }
 }

@@ -8,7 +8,7 @@ public struct LoomCommand: AsyncParsableCommand, Sendable {
         abstract: "Loom hosts civilizations of Lua agents and skills.",
         subcommands: [EvalCommand.self, InitCommand.self, NewCommand.self, TestCommand.self, StubsCommand.self, RunCommand.self, AuditCommand.self, KeysCommand.self, TrustCommand.self, BundleCommand.self,
                       VerifyCommand.self, InstallCommand.self, AgentsCommand.self, MemoryCommand.self, MemoryWriterCommand.self, CheckCommand.self, LineageCommand.self, WhyCommand.self,
-                      ResolveCommand.self, BenchCommand.self]
+                      ResolveCommand.self, BenchCommand.self, HubCommand.self, AskCommand.self, SendCommand.self]
     )
 
     public init() {}

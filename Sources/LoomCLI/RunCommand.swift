@@ -1,7 +1,10 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import LoomCore
+import LoomHubClient
 import LoomRuntime
+import LoomWire
 import LuaKit
 
 /// `loom run NODE`: starts a node.
@@ -53,6 +56,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Fail, naming each difference, when the node's loom.lock is missing or differs from what resolution gives now.")
     var locked = false
 
+    @Option(help: "Connect to this hub (http://HOST:PORT) so nodes in other processes reach this one (default: node.toml's hub).")
+    var hub: String?
+
     @Option(name: .customLong("fs-root"), help: "Grant a folder to fs.read@1 as NAME=PATH (repeatable; adds to node.toml's [fs.roots]).")
     var fsRoots: [String] = []
 
@@ -83,6 +89,14 @@ struct RunCommand: AsyncParsableCommand {
         // is still saved); one more exits at once (state changed since the last flush is lost).
         let signals = SignalWatcher()
         await n.start()
+        // Nodes in other processes, through the hub: from --hub, else node.toml's `hub`.
+        var link: (HubLink, Task<Void, Never>)?
+        if let url = try hub.map(HubURL.init) ?? (try? NodeManifest.load(directory: node))?.hub.map(HubURL.init) {
+            let l = try HubLink(node: n, directory: node, hub: url)
+            await n.route(remote: l)
+            link = (l, Task { do { try await l.run() } catch { printError("error: the link to the hub at \(url) ended: \(error)") } })
+            printError("node '\(n.name)' links to the hub at \(url)")
+        }
         var failed = false
         var interrupted: String?
         if let task, let to {
@@ -142,6 +156,10 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         await n.shutdown()
+        if let (l, task) = link {
+            l.stop()
+            await task.value
+        }
         signals.cancel()
         if interrupted != nil { throw ExitCode(130) }
         if failed { throw ExitCode(1) }

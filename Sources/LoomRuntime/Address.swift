@@ -39,12 +39,15 @@ package struct Envelope: Sendable {
     package var to: Address
     package var kind: Kind
     package var payload: LuaValue
+    /// For an ask: how long its asker waits (a hub carries it as a deadline; nil: not known).
+    package var timeout: Duration?
 
-    package init(from: Address, to: Address, kind: Kind, payload: LuaValue) {
+    package init(from: Address, to: Address, kind: Kind, payload: LuaValue, timeout: Duration? = nil) {
         self.from = from
         self.to = to
         self.kind = kind
         self.payload = payload
+        self.timeout = timeout
     }
 
     /// Envelopes that cannot be delivered: a failure reply with `error` for each ask, and how many
@@ -65,5 +68,6 @@ package struct Envelope: Sendable {
 
 /// A wrapper so that results can be carried in `Result`.
 package struct LuaValueBox: Sendable {
-    var value: LuaValue
+    package var value: LuaValue
+    package init(_ value: LuaValue) { self.value = value }
 }

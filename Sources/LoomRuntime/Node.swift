@@ -20,6 +20,10 @@ import Synchronization
 /// `node/agent`. Only this actor touches the VM.
 public actor Node {
     public nonisolated let name: String
+    /// The node then its ancestors, in C3 order (what it registers at a hub).
+    public nonisolated let lineageOrder: [String]
+    /// The capabilities its own skills provide, `name@major`, sorted (what it registers at a hub).
+    public nonisolated let provides: [String]
     /// Runs the node on a serial queue of its own (see ``NodeExecutor``).
     private nonisolated let executor: NodeExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -29,6 +33,8 @@ public actor Node {
     public nonisolated let taskExecutor: NodeTaskExecutor
     package let engine: NodeEngine
     let directory: NodeDirectory
+    /// Where messages for nodes outside this process go (the hub link), if anywhere.
+    private var remote: (any RemoteNodes)?
     /// Where the node is in its life (see ``Lifecycle``).
     private var lifecycle = Lifecycle.ready
     /// A turn is posted on the node's queue and has not run yet.
@@ -80,6 +86,8 @@ public actor Node {
         let store = try store ?? SQLiteNodeStore(path: Paths.join(dir, ".loom/node.sqlite"), ranking: ranking)
         engine = try NodeEngine(lineage: lineage, resolution: resolution, options: options, store: store, logger: logger)
         name = lineage.root.name
+        lineageOrder = lineage.order
+        provides = Set(lineage.root.skills.flatMap { $0.provides.map(\.key) }).sorted()
         executor = NodeExecutor(label: "loom.node.\(lineage.root.name)")
         taskExecutor = executor.taskExecutor()
         self.directory = directory
@@ -139,8 +147,9 @@ public actor Node {
     public func ask(_ agent: String, _ task: LuaValue, timeout: Duration? = nil) async throws -> LuaValue {
         let to = target(agent)
         if to.node != name {
-            guard let other = directory.node(to.node) else { throw ReplyError(.noNode, "no node '\(to.node)' in this process") }
-            return try await other.ask(to.agent, task, timeout: timeout)
+            if let other = directory.node(to.node) { return try await other.ask(to.agent, task, timeout: timeout) }
+            // A node in another process: the ask leaves through the hub, the reply comes back here.
+            guard remote != nil else { throw ReplyError(.noNode, "no node '\(to.node)' in this process, and no hub to reach it") }
         }
         guard !stopping else { throw ReplyError(.shuttingDown, "node '\(name)' is shutting down") }
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<LuaValue, any Error>) in
@@ -219,9 +228,14 @@ public actor Node {
     /// Each agent with its state (dormant, active, failed), mailbox length and restarts.
     public func agents() -> [AgentStatus] { engine.statuses() }
 
-    /// Envelopes from another node of the process, posted onto this node's queue: no task, no hop
-    /// through the cooperative pool, and in the order they were posted.
-    nonisolated func post(_ envelopes: [Envelope]) {
+    /// Sends messages for nodes that are not in this process to `route` (the hub link) from now on.
+    package func route(remote route: (any RemoteNodes)?) {
+        remote = route
+    }
+
+    /// Envelopes from another node (of this process, or through the hub), posted onto this node's
+    /// queue: no task, no hop through the cooperative pool, and in the order they were posted.
+    package nonisolated func post(_ envelopes: [Envelope]) {
         executor.post { [self] in
             assumeIsolated { $0.deliver(envelopes) }
         }
@@ -495,6 +509,8 @@ public actor Node {
             let envelopes = byNode[nodeName]!
             if let other = directory.node(nodeName) {
                 other.post(envelopes)
+            } else if let remote {
+                remote.forward(envelopes)
             } else {
                 let (replies, dropped) = Envelope.undeliverable(envelopes, ReplyError(.noNode, "no node '\(nodeName)' in this process"))
                 for reply in replies { _ = engine.enqueue(reply) }

@@ -10,7 +10,7 @@ extension NodeEngine {
     /// A failure to queue it is answered at once.
     func askFromHost(_ to: Address, _ task: LuaValue, timeout: Duration, waiter: PendingAsks.Waiter) {
         let id = pending.add(waiter)
-        if case .failure(let e) = enqueue(Envelope(from: Address(node: name, agent: "$host"), to: to, kind: .ask(id: id), payload: task)) {
+        if case .failure(let e) = enqueue(Envelope(from: Address(node: name, agent: "$host"), to: to, kind: .ask(id: id), payload: task, timeout: timeout)) {
             deliverReply(id: id, result: .failure(e))
             return
         }
@@ -78,7 +78,7 @@ extension NodeEngine {
             }
             let timeout = seconds(values[safe: 3]?.table?["timeout"]) ?? options.askTimeout
             let id = pending.add(.agent(slot.name))
-            if case .failure(let e) = enqueue(Envelope(from: from, to: to, kind: .ask(id: id), payload: values[safe: 2] ?? .nil)) {
+            if case .failure(let e) = enqueue(Envelope(from: from, to: to, kind: .ask(id: id), payload: values[safe: 2] ?? .nil, timeout: timeout)) {
                 _ = pending.remove(id)
                 wake(slot, with: [.nil, .string(LuaString(e.message))])
                 return .nothing
@@ -108,7 +108,7 @@ extension NodeEngine {
                     deliverReply(id: id, result: .failure(ReplyError(.badAddress, "'\(toText)' is not an address")))
                     continue
                 }
-                if case .failure(let e) = enqueue(Envelope(from: from, to: to, kind: .ask(id: id), payload: task)) {
+                if case .failure(let e) = enqueue(Envelope(from: from, to: to, kind: .ask(id: id), payload: task, timeout: timeout)) {
                     deliverReply(id: id, result: .failure(e))
                     continue
                 }

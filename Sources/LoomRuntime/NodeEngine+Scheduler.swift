@@ -156,7 +156,7 @@ extension NodeEngine {
             let followUp = slot.lifecycle.callReturned()
             if let envelope = slot.runningEnvelope {
                 slot.runningEnvelope = nil
-                reply(to: envelope, .success(LuaValueBox(value: values.first ?? .nil)))
+                reply(to: envelope, .success(LuaValueBox(values.first ?? .nil)))
             }
             return followUp
         case .yielded(let values):

@@ -46,6 +46,12 @@ public struct ReplyError: Error, Sendable, Equatable, CustomStringConvertible {
         /// reply that would say they were remembered is withheld (see group commit in
         /// docs/lua-api.md, `memory@1`).
         case notDurable
+        /// The target node is in another process and its hub cannot be reached (or the node is not
+        /// connected to one): the ask was not sent.
+        case unreachable
+        /// The hub or the receiving node refused the message: a signature that does not verify, a
+        /// replayed frame, a name owned by another key.
+        case refused
     }
 
     public var kind: Kind
@@ -58,4 +64,38 @@ public struct ReplyError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension ReplyError.Kind {
+    /// The kind's name on the wire (the hub protocol's `ReplyFailure.kind`) and in `--json`.
+    public var wireName: String {
+        switch self {
+        case .timeout: "timeout"
+        case .noAgent: "noAgent"
+        case .noNode: "noNode"
+        case .noHost: "noHost"
+        case .badAddress: "badAddress"
+        case .stopped: "stopped"
+        case .removed: "removed"
+        case .callStopped: "callStopped"
+        case .mailboxFull: "mailboxFull"
+        case .outOfMemory: "outOfMemory"
+        case .noHandler: "noHandler"
+        case .handlerFailed: "handlerFailed"
+        case .shuttingDown: "shuttingDown"
+        case .shutDown: "shutDown"
+        case .duplicateNode: "duplicateNode"
+        case .notDurable: "notDurable"
+        case .unreachable: "unreachable"
+        case .refused: "refused"
+        }
+    }
+
+    /// The kind a wire name stands for; a name this build does not know reads as `refused`.
+    public init(wireName: String) {
+        let all: [ReplyError.Kind] = [.timeout, .noAgent, .noNode, .noHost, .badAddress, .stopped, .removed, .callStopped,
+                                      .mailboxFull, .outOfMemory, .noHandler, .handlerFailed(.runtime), .shuttingDown,
+                                      .shutDown, .duplicateNode, .notDurable, .unreachable, .refused]
+        self = all.first { $0.wireName == wireName } ?? .refused
+    }
 }
