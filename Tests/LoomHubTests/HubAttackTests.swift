@@ -69,7 +69,7 @@ struct HubAttackTests {
         let betaPath = try HubHarness.node("beta", in: folder, agents: ["log": HubDeliveryTests.log])
         var beta = try await HubHarness.start(betaPath, hub: hub.url)
         for i in 1...100 { try await alpha.node.send("beta/log", .integer(Int64(i))) }
-        #expect(await eventually { (try await beta.node.ask("log", "count").integer ?? 0) >= 100 })
+        #expect(try await eventually { (try await beta.node.ask("log", "count").integer ?? 0) >= 100 })
         // Reconnecting makes the hub send everything again (it never forgot): still once each,
         // across a restart of the receiving node (its marks are in its database).
         await beta.stop()

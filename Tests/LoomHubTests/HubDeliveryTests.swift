@@ -30,7 +30,7 @@ struct HubDeliveryTests {
         // The host's own ask to a node elsewhere.
         #expect(try await alpha.node.ask("beta/echo", "direct").string == "echo: direct")
         for i in 1...300 { try await alpha.node.send("beta/log", .integer(Int64(i))) }
-        #expect(await eventually { (try await beta.node.ask("log", "count").integer ?? 0) >= 300 })
+        #expect(try await eventually { (try await beta.node.ask("log", "count").integer ?? 0) >= 300 })
         let got = try await beta.node.ask("log", "all")
         #expect(got.table?.array.map { $0.integer ?? -1 } == (1...300).map { Int64($0) }, "in order, each once")
         #expect(await eventually { (try? alpha.link.unacknowledged()) == 0 }, "the hub acknowledged every frame")
@@ -51,7 +51,7 @@ struct HubDeliveryTests {
         let waiting = try await hub.server.hub.nodes().first { $0.name == "beta" }?.waiting ?? 0
         #expect(waiting > 0)
         let beta = try await HubHarness.start(betaPath, hub: hub.url)
-        #expect(await eventually { (try await beta.node.ask("log", "count").integer ?? 0) >= 50 })
+        #expect(try await eventually { (try await beta.node.ask("log", "count").integer ?? 0) >= 50 })
         try await Task.sleep(for: .milliseconds(200))
         #expect(try await beta.node.ask("log", "count").integer == 50)
         await alpha.stop(); await beta.stop(); await hub.stop()
@@ -75,7 +75,7 @@ struct HubDeliveryTests {
             Issue.record("an ask with the hub down succeeded")
         } catch let e as ReplyError { #expect(e.kind == .unreachable, "\(e)") }
         hub = try await HubHarness(port: port, data: data.root)
-        #expect(await eventually(20) { (try await beta.node.ask("log", "count").integer ?? 0) >= 400 })
+        #expect(try await eventually(20) { (try await beta.node.ask("log", "count").integer ?? 0) >= 400 })
         try await Task.sleep(for: .milliseconds(300))
         let got = try await beta.node.ask("log", "all").table?.array.map { $0.integer ?? -1 } ?? []
         #expect(got == (1...400).map { Int64($0) }, "every message once, in order")

@@ -49,7 +49,7 @@ final class HubHarness: Sendable {
         await node.start()
         let link = try HubLink(node: node, directory: path, hub: hub)
         await node.route(remote: link)
-        let task = Task { try? await link.run() }
+        let task = Task { do { try await link.run() } catch {} }
         let linked = LinkedNode(node: node, link: link, task: task)
         if waitForLink { try await linked.waitForLink() }
         return linked
