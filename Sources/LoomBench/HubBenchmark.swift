@@ -159,7 +159,6 @@ public struct HubBenchmark: Sendable {
     /// and closes them; returns how many were welcomed.
     static func connectSimulated(_ count: Int, to hub: HubURL, whileConnected measure: () -> Void) async throws -> Int {
         let welcomed = Welcomed()
-        let release = SignalQueue<Int>()
         let perClient = 100
         return try await withThrowingTaskGroup(of: Void.self) { group in
             for c in 0..<(count + perClient - 1) / perClient {
@@ -186,7 +185,8 @@ public struct HubBenchmark: Sendable {
                                         queue.push(.with { $0.hello = .with { $0.claim = claim; $0.signature = sig } })
                                         guard case .welcome? = try await it.next()?.body else { return }
                                         welcomed.count.add(1, ordering: .relaxed)
-                                        _ = await release.next()   // held open until measured
+                                        // Held open until measured.
+                                        while !welcomed.released.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(50)) }
                                     }
                                 }
                             }
@@ -200,7 +200,7 @@ public struct HubBenchmark: Sendable {
             try await Task.sleep(for: .milliseconds(300))
             measure()
             let n = welcomed.count.load(ordering: .relaxed)
-            release.close()
+            welcomed.released.store(true, ordering: .relaxed)
             try await group.waitForAll()
             return n
         }
@@ -269,4 +269,5 @@ final class ChildProcess {
 /// How many simulated nodes the hub has welcomed.
 private final class Welcomed: Sendable {
     let count = Atomic<Int>(0)
+    let released = Atomic<Bool>(false)
 }

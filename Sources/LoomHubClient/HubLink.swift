@@ -74,7 +74,9 @@ public final class HubLink: RemoteNodes, Sendable {
         self.node = node
         name = node.name
         self.logger = logger
-        outbox = try Outbox(path: Paths.join(directory, ".loom/node.sqlite"))
+        // A file of its own next to node.sqlite: the node's store and the link never wait on each
+        // other's write lock.
+        outbox = try Outbox(path: Paths.join(directory, ".loom/hub-link.sqlite"))
         let rotation = NodeIdentity.statements(node: directory)
             .last { $0.kind == .rotation && $0.newKey == identity.publicKey }?.text ?? ""
         claim = .with {

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import LoomWire
 
-/// A node's side of the hub in its own SQLite database (`.loom/node.sqlite`, next to its memory):
+/// A node's side of the hub in an SQLite database of its own (`.loom/hub-link.sqlite`, next to
+/// `node.sqlite`, WAL):
 /// the frames it has sent and the hub has not yet acknowledged, the sequence numbers it has
 /// reserved, the last sequence it delivered from each sender, and the keys it has pinned.
 ///
@@ -23,6 +24,7 @@ final class Outbox: Sendable {
         do {
             var config = Configuration()
             config.busyMode = .timeout(10)
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL") }
             db = try DatabaseQueue(path: path, configuration: config)
             try db.write { db in
                 try db.execute(sql: """
