@@ -26,6 +26,8 @@ public struct HubBenchmark: Sendable {
     public var asks = 2000
     public var messages = 200_000
     public var simulated = 1000
+    /// Also time the same ask between two Erlang nodes over distribution (needs erl and erlc).
+    public var erlang = true
 
     public init() {}
 
@@ -36,6 +38,8 @@ public struct HubBenchmark: Sendable {
         public var delivered = 0, sent = 0
         public var hubRSSIdle = 0, hubRSSConnected = 0, connected = 0
         public var signMicroseconds: Double = 0, verifyMicroseconds: Double = 0
+        /// The ask between two Erlang nodes on loopback (distribution), when run; or why not.
+        public var erlangAskP50: Double?, erlangAskP99: Double?, erlangMissing: String?
         /// One ask and its reply: two hops, each one signature and two verifications.
         public var signatureFloorMicroseconds: Double { 2 * (signMicroseconds + 2 * verifyMicroseconds) }
     }
@@ -58,6 +62,13 @@ public struct HubBenchmark: Sendable {
             await a.start(); await b.start()
             (r.localAskP50, r.localAskP99) = try await Self.timeAsks(a, to: "samefar/echo", count: asks)
             await a.shutdown(); await b.shutdown()
+        }
+
+        if erlang {
+            progress("erlang: an ask between two nodes over distribution")
+            do { (r.erlangAskP50, r.erlangAskP99) = try await ErlangDistributionPeer(asks: asks).run(in: root) } catch {
+                r.erlangMissing = "\(error)"
+            }
         }
 
         progress("starting a hub and a node process")

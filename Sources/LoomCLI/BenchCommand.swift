@@ -427,18 +427,28 @@ struct BenchHubCommand: AsyncParsableCommand {
     @Option(help: "Simulated nodes connected to the hub while its memory is read.")
     var nodes = 1000
 
+    @Flag(help: "Skip the Erlang distribution baseline.")
+    var noErlang = false
+
     func run() async throws {
         warnIfDebug("hub")
         var bench = HubBenchmark()
         bench.asks = asks
         bench.messages = messages
         bench.simulated = nodes
+        bench.erlang = !noErlang
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let r = try await bench.run(loom: exe) { printError("  \($0)") }
         print("figure".padding(toLength: 44, withPad: " ", startingAt: 0) + "      value    beside")
         print(String(format: "%-44@ %8.1f µs  one process: %.1f µs (%.1fx)", "ask round trip p50 (agent -> agent, hub)" as NSString,
                      r.askP50, r.localAskP50, r.askP50 / r.localAskP50))
         print(String(format: "%-44@ %8.1f µs  one process: %.1f µs", "ask round trip p99" as NSString, r.askP99, r.localAskP99))
+        if let e50 = r.erlangAskP50, let e99 = r.erlangAskP99 {
+            print(String(format: "%-44@ %8.1f µs  p99 %.1f µs; Loom through the hub: %.1fx", "Erlang distribution ask, two nodes, loopback" as NSString,
+                         e50, e99, r.askP50 / e50))
+        } else if let why = r.erlangMissing {
+            print("Erlang distribution ask: not run (\(why))")
+        }
         print(String(format: "%-44@ %8.1f µs  sign %.1f µs + 2 x verify %.1f µs, each way", "floor set by Ed25519 alone, per round trip" as NSString,
                      r.signatureFloorMicroseconds, r.signMicroseconds, r.verifyMicroseconds))
         print(String(format: "%-44@ %8.0f /s  delivered %d of %d (checked)", "signed one-way messages across processes" as NSString,
@@ -450,6 +460,7 @@ struct BenchHubCommand: AsyncParsableCommand {
             "sign_us": r.signMicroseconds, "verify_us": r.verifyMicroseconds, "signature_floor_us": r.signatureFloorMicroseconds,
             "messages_per_second": r.messagesPerSecond, "delivered": r.delivered, "sent": r.sent,
             "hub_rss_bytes": r.hubRSSConnected, "hub_rss_idle_bytes": r.hubRSSIdle, "simulated_nodes": r.connected,
+            "erlang_ask_p50_us": r.erlangAskP50 ?? -1, "erlang_ask_p99_us": r.erlangAskP99 ?? -1,
         ]
         if let data = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) { print(String(decoding: data, as: UTF8.self)) }
         if r.delivered != r.sent { throw ExitCode(1) }

@@ -109,36 +109,26 @@ struct HubFindCommand: AsyncParsableCommand {
     }
 }
 
-/// `loom ask NODE/AGENT TEXT --hub URL --as NODE`.
-struct AskCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "ask",
-        abstract: "Ask an agent of a running node through its hub and print the reply.",
-        discussion: "The ask is signed with the key of the node folder given to --as (a session of it on the hub). Exit status 1 when the ask fails; the message says its kind (timeout, unreachable, refused, noNode, noAgent, ...).")
-
+/// What `loom ask` and `loom send` share: the target, the text, the hub and the signing node.
+struct HubMessageOptions: ParsableArguments {
     @Argument(help: "NODE/AGENT")
     var target: String
-    @Argument(help: "The task (a string).")
+    @Argument(help: "The text (a string).")
     var text: String
     @Option(help: "The hub, http://HOST:PORT (default: --as's node.toml hub, else http://127.0.0.1:7420).")
     var hub: String?
     @Option(name: .customLong("as"), help: "The node folder whose key signs.")
     var asker: String
-    @Option(help: "How long to wait for the reply, in seconds.")
-    var timeout: Double = 30
 
     func validate() throws {
-        try Seconds.check(timeout, flag: "--timeout", in: 0...Seconds.max)
         guard Address(target, localNode: "")?.node.isEmpty == false else { throw ValidationError("'\(target)' is not NODE/AGENT") }
     }
 
-    func run() async throws {
-        let to = Address(target, localNode: "")!
-        do {
-            let reply = try await HubCall.ask(hub: try hubURL(hub, node: asker), as: asker, node: to.node, agent: to.agent,
-                                              task: .string(LuaString(text)), timeout: Seconds.duration(timeout))
-            print(reply.string ?? reply.debugDescription)
-        } catch let e as ReplyError {
+    var address: Address { Address(target, localNode: "")! }
+
+    /// Runs `body`; a failure is printed with its kind and exits with status 1.
+    func reportingKinds(_ body: (HubURL) async throws -> Void) async throws {
+        do { try await body(try hubURL(hub, node: asker)) } catch let e as ReplyError {
             printError("error: \(e.message) (\(e.kind.wireName))")
             throw ExitCode(1)
         } catch let e as HubError {
@@ -148,41 +138,48 @@ struct AskCommand: AsyncParsableCommand {
     }
 }
 
-/// `loom send NODE/AGENT TEXT --hub URL --as NODE`.
+/// `loom ask NODE/AGENT TEXT --as NODE [--hub URL]`.
+struct AskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ask",
+        abstract: "Ask an agent of a running node through its hub and print the reply.",
+        discussion: "The ask is signed with the key of the node folder given to --as (a session of it on the hub). Exit status 1 when the ask fails; the message says its kind (timeout, unreachable, refused, noNode, noAgent, ...).")
+
+    @OptionGroup var message: HubMessageOptions
+    @Option(help: "How long to wait for the reply, in seconds.")
+    var timeout: Double = 30
+
+    func validate() throws { try Seconds.check(timeout, flag: "--timeout", in: 0...Seconds.max) }
+
+    func run() async throws {
+        let to = message.address
+        try await message.reportingKinds { hub in
+            let reply = try await HubCall.ask(hub: hub, as: message.asker, node: to.node, agent: to.agent,
+                                              task: .string(LuaString(message.text)), timeout: Seconds.duration(timeout))
+            print(reply.string ?? reply.debugDescription)
+        }
+    }
+}
+
+/// `loom send NODE/AGENT TEXT --as NODE [--hub URL]`.
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
         abstract: "Send a message to an agent of a node through its hub; returns once the hub has stored it.",
         discussion: "The hub keeps the message until the node takes it, across restarts of either. Signed with the key of the node folder given to --as.")
 
-    @Argument(help: "NODE/AGENT")
-    var target: String
-    @Argument(help: "The message (a string).")
-    var text: String
-    @Option(help: "The hub, http://HOST:PORT (default: --as's node.toml hub, else http://127.0.0.1:7420).")
-    var hub: String?
-    @Option(name: .customLong("as"), help: "The node folder whose key signs.")
-    var asker: String
+    @OptionGroup var message: HubMessageOptions
     @Option(help: "How long to wait for the hub, in seconds.")
     var timeout: Double = 10
 
-    func validate() throws {
-        try Seconds.check(timeout, flag: "--timeout", in: 0...Seconds.max)
-        guard Address(target, localNode: "")?.node.isEmpty == false else { throw ValidationError("'\(target)' is not NODE/AGENT") }
-    }
+    func validate() throws { try Seconds.check(timeout, flag: "--timeout", in: 0...Seconds.max) }
 
     func run() async throws {
-        let to = Address(target, localNode: "")!
-        do {
-            try await HubCall.send(hub: try hubURL(hub, node: asker), as: asker, node: to.node, agent: to.agent,
-                                   message: .string(LuaString(text)), timeout: Seconds.duration(timeout))
+        let to = message.address
+        try await message.reportingKinds { hub in
+            try await HubCall.send(hub: hub, as: message.asker, node: to.node, agent: to.agent,
+                                   message: .string(LuaString(message.text)), timeout: Seconds.duration(timeout))
             print("stored at the hub for \(to)")
-        } catch let e as ReplyError {
-            printError("error: \(e.message) (\(e.kind.wireName))")
-            throw ExitCode(1)
-        } catch let e as HubError {
-            printError("error: \(e.message) (\(e.kind.rawValue))")
-            throw ExitCode(1)
         }
     }
 }

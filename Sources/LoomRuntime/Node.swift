@@ -25,7 +25,7 @@ public actor Node {
     /// The capabilities its own skills provide, `name@major`, sorted (what it registers at a hub).
     public nonisolated let provides: [String]
     /// Runs the node on a serial queue of its own (see ``NodeExecutor``).
-    private nonisolated let executor: NodeExecutor
+    nonisolated let executor: NodeExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     /// The node's queue as a task executor, for code that mostly feeds this node:
     /// `withTaskExecutorPreference(node.taskExecutor) { ... }` runs it on the node's queue, so each
@@ -34,7 +34,7 @@ public actor Node {
     package let engine: NodeEngine
     let directory: NodeDirectory
     /// Where messages for nodes outside this process go (the hub link), if anywhere.
-    private var remote: (any RemoteNodes)?
+    var remote: (any RemoteNodes)?
     /// Where the node is in its life (see ``Lifecycle``).
     private var lifecycle = Lifecycle.ready
     /// A turn is posted on the node's queue and has not run yet.
@@ -118,7 +118,7 @@ public actor Node {
     }
 
     /// Whether the drain is over.
-    private var closed: Bool {
+    var closed: Bool {
         if case .stopped = lifecycle { return true }
         return false
     }
@@ -227,44 +227,6 @@ public actor Node {
 
     /// Each agent with its state (dormant, active, failed), mailbox length and restarts.
     public func agents() -> [AgentStatus] { engine.statuses() }
-
-    /// Sends messages for nodes that are not in this process to `route` (the hub link) from now on.
-    package func route(remote route: (any RemoteNodes)?) {
-        remote = route
-    }
-
-    /// Envelopes from another node (of this process, or through the hub), posted onto this node's
-    /// queue: no task, no hop through the cooperative pool, and in the order they were posted.
-    package nonisolated func post(_ envelopes: [Envelope]) {
-        executor.post { [self] in
-            assumeIsolated { $0.deliver(envelopes) }
-        }
-    }
-
-    /// Envelopes from another node of the process.
-    func deliver(_ envelopes: [Envelope]) {
-        guard !closed else {
-            // Another node sent these before it saw this one go: asks get an error, sends a warning.
-            let (replies, dropped) = Envelope.undeliverable(envelopes, ReplyError(.shutDown, "node '\(name)' shut down"))
-            if dropped > 0 { engine.logger.warning("\(dropped) message(s) from other nodes arrived after shutdown and were dropped") }
-            returnToSenders(replies)
-            return
-        }
-        for e in envelopes {
-            if case .failure(let error) = engine.enqueue(e), case .ask(let id) = e.kind {
-                _ = engine.enqueue(Envelope(from: e.to, to: e.from, kind: .reply(id: id, result: .failure(error)), payload: .nil))
-            }
-        }
-        runNow()
-    }
-
-    /// Replies from a node that has shut down, sent straight to the asking nodes.
-    private func returnToSenders(_ replies: [Envelope]) {
-        guard !replies.isEmpty else { return }
-        for (node, envelopes) in Dictionary(grouping: replies, by: { $0.to.node }) {
-            directory.node(node)?.post(envelopes)
-        }
-    }
 
     /// Re-reads the node from disk now: node.toml, lineage, skills and behaviours, all or nothing
     /// (see ``ReloadOutcome``).
@@ -427,7 +389,7 @@ public actor Node {
     /// Work that someone waits on arrived (an ask from the host, deliveries from another node):
     /// a running node takes its turn now, on the queue where this runs, so that a reply can be on
     /// its way before the caller's hop back.
-    private func runNow() {
+    func runNow() {
         guard case .running = lifecycle else { return }
         turn()
     }
@@ -493,30 +455,4 @@ public actor Node {
         return engine.hasWork || !engine.outbound.isEmpty
     }
 
-    /// Posts the messages for other nodes of the process onto their queues, grouped by node in
-    /// the order they were sent.
-    private func sendOutbound() {
-        guard !engine.outbound.isEmpty else { return }
-        let batch = engine.outbound
-        engine.outbound.removeAll()
-        var byNode: [String: [Envelope]] = [:]
-        var order: [String] = []
-        for e in batch {
-            if byNode[e.to.node] == nil { order.append(e.to.node) }
-            byNode[e.to.node, default: []].append(e)
-        }
-        for nodeName in order {
-            let envelopes = byNode[nodeName]!
-            if let other = directory.node(nodeName) {
-                other.post(envelopes)
-            } else if let remote {
-                remote.forward(envelopes)
-            } else {
-                let (replies, dropped) = Envelope.undeliverable(envelopes, ReplyError(.noNode, "no node '\(nodeName)' in this process"))
-                for reply in replies { _ = engine.enqueue(reply) }
-                // A send has nobody to tell: it is not dropped silently.
-                if dropped > 0 { engine.logger.warning("\(dropped) message(s) to node '\(nodeName)' dropped: no such node in this process (stopped, or never started)") }
-            }
-        }
-    }
 }
