@@ -194,13 +194,13 @@ public final class Hub: Sendable {
     }
 
     /// Writes to `connection`'s stream until it closes: its control messages, then the frames
-    /// stored for it in arrival order (up to 64 at a time, so memory stays bounded whatever waits).
+    /// stored for it in arrival order (up to 16 at a time, so memory stays bounded whatever waits).
     func write(to connection: HubConnection, _ writer: RPCWriter<Loom_Hub_V1_HubMessage>) async throws {
         var cursor: Int64 = 0
         let target = connection.name.description
         while let control = connection.takeControl() {
             for m in control { try await writer.write(m) }
-            let frames = try await store.frames(for: target, after: cursor, limit: 64)
+            let frames = try await store.frames(for: target, after: cursor, limit: 16)
             for f in frames {
                 var m = Loom_Hub_V1_HubMessage()
                 m.frame = .with { $0.content = f.content; $0.signature = f.signature }

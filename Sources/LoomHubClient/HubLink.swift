@@ -88,7 +88,11 @@ public final class HubLink: RemoteNodes, Sendable {
             keys = Mutex(try outbox.keys())
             client = GRPCClient(transport: try HTTP2ClientTransport.Posix(
                 target: .ipv4(address: hub.host, port: hub.port), transportSecurity: .plaintext,
-                config: .defaults { $0.connection.maxIdleTime = nil }))
+                config: .defaults {
+                    $0.connection.maxIdleTime = nil
+                    // No flush coalescing (see HubServer): an ask's frame goes out at once.
+                    $0.connection.flushCoalescing = nil
+                }))
         } catch let e as HubError { throw e } catch {
             throw HubError(.storage, "cannot start the link to \(hub): \(error)")
         }

@@ -57,7 +57,7 @@ struct HubAttackTests {
         for i in 1...20 { try await alpha.node.send("beta/log", .string(LuaString("message \(i)"))) }
         #expect(await eventually { (try? alpha.link.unacknowledged()) == 0 }, "the hub took them")
         try await Task.sleep(for: .milliseconds(500))
-        #expect(try await beta.node.ask("log", "count").integer == 0, "an altered frame must not be delivered")
+        #expect(try await beta.node.ask("log", "count", timeout: .seconds(30)).integer == 0, "an altered frame must not be delivered")
         await alpha.stop(); await beta.stop(); await hub.stop()
     }
 
@@ -69,13 +69,13 @@ struct HubAttackTests {
         let betaPath = try HubHarness.node("beta", in: folder, agents: ["log": HubDeliveryTests.log])
         var beta = try await HubHarness.start(betaPath, hub: hub.url)
         for i in 1...100 { try await alpha.node.send("beta/log", .integer(Int64(i))) }
-        #expect(try await eventually { (try await beta.node.ask("log", "count").integer ?? 0) >= 100 })
+        #expect(try await eventually { (try await beta.node.ask("log", "count", timeout: .seconds(30)).integer ?? 0) >= 100 })
         // Reconnecting makes the hub send everything again (it never forgot): still once each,
         // across a restart of the receiving node (its marks are in its database).
         await beta.stop()
         beta = try await HubHarness.start(betaPath, hub: hub.url)
         try await Task.sleep(for: .milliseconds(800))
-        let got = try await beta.node.ask("log", "all").table?.array.map { $0.integer ?? -1 } ?? []
+        let got = try await beta.node.ask("log", "all", timeout: .seconds(30)).table?.array.map { $0.integer ?? -1 } ?? []
         #expect(got == (1...100).map { Int64($0) }, "each once, in order, though the hub sent each twice and again after the restart")
         await alpha.stop(); await beta.stop(); await hub.stop()
     }
@@ -119,7 +119,7 @@ struct HubAttackTests {
             _ = try await lonely.node.ask("beta/echo", "hi", timeout: .seconds(5))
             Issue.record("an ask with no hub succeeded")
         } catch let e as ReplyError { #expect(e.kind == .unreachable, "\(e)") }
-        #expect(clock.now - began < .seconds(2), "fails at once rather than waiting out its timeout")
+        #expect(clock.now - began < .seconds(4), "fails at once rather than waiting out its timeout (5 s)")
         await lonely.stop()
     }
 
@@ -146,7 +146,7 @@ struct HubAttackTests {
         let control2 = connection.takeControl() ?? []
         #expect(control2.contains { if case .refusal(let r)? = $0.body { r.kind == .replayed } else { false } })
         try await Task.sleep(for: .milliseconds(300))
-        #expect(try await beta.node.ask("log", "count").integer == 0)
+        #expect(try await beta.node.ask("log", "count", timeout: .seconds(30)).integer == 0)
         await alpha.stop(); await beta.stop(); await hub.stop()
     }
 }

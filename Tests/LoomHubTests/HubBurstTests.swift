@@ -89,9 +89,9 @@ struct HubBurstTests {
         while !slowUp.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(20)) }
         let idle = Self.rss(hubProcess.processIdentifier)
 
-        // 50 senders at once, each 16 frames of 256 KiB for slow (200 MiB in all) and 16 frames of
+        // 50 senders at once, each 8 frames of 256 KiB for slow (100 MiB in all) and 8 frames of
         // 100 messages for fast; each sender waits for the hub's ack before its next frame.
-        let senders = 50, frames = 16
+        let senders = 50, frames = 8
         let bigPayload = Data(try StateCodec.encode(.string(LuaString(String(repeating: "x", count: 256 * 1024)))))
         let small = Data(try StateCodec.encode(.integer(1)))
         let peak = Atomic<Int>(0)
@@ -123,14 +123,16 @@ struct HubBurstTests {
             }
             try await group.waitForAll()
         }
-        #expect(try await eventually(60) { (try await fast.node.ask("count", 0).integer ?? 0) >= senders * frames * 100 },
+        #expect(try await eventually(60) { (try await fast.node.ask("count", 0, timeout: .seconds(30)).integer ?? 0) >= senders * frames * 100 },
                 "the fast receiver got everything though another receiver never reads")
         sampling.cancel()
         let nodes = try await HubCall.nodes(hub: url)
         let waitingForSlow = nodes.first { $0.name == "slow" }?.waiting ?? 0
         #expect(waitingForSlow == UInt64(senders * frames), "every frame for slow is kept (on disk), none lost")
         let grew = peak.load(ordering: .relaxed) - idle
-        #expect(grew < 100 << 20, "the hub's memory grew by \(grew >> 20) MiB while 200 MiB waited for a receiver that does not read")
+        // A hub that kept what waits in memory would grow by more than the 100 MiB itself.
+        #expect(grew < 80 << 20, "the hub's memory grew by \(grew >> 20) MiB while 100 MiB waited for a receiver that does not read")
+        print("hub burst: the hub's memory grew by \(grew >> 20) MiB with 100 MiB waiting")
         release.store(true, ordering: .relaxed)
         _ = try? await slowTask.value
         await fast.stop()

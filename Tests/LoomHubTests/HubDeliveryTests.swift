@@ -17,7 +17,7 @@ struct HubDeliveryTests {
         function on_task(t) if t == "count" then return #(state.got or {}) end return state.got or {} end
         """
     static let echo = "function on_task(t) return 'echo: ' .. tostring(t) end"
-    static let caller = "function on_task(t) local r, err = ask(t.to, t.task) return r or ('failed: ' .. err) end"
+    static let caller = "function on_task(t) local r, err = ask(t.to, t.task, {timeout = 30}) return r or ('failed: ' .. err) end"
 
     @Test("an agent's ask crosses the hub and its reply comes back; sends arrive in order, once")
     func askAndSend() async throws {
@@ -25,13 +25,13 @@ struct HubDeliveryTests {
         let f = hub.folder
         let alpha = try await HubHarness.start(HubHarness.node("alpha", in: f, agents: ["caller": Self.caller]), hub: hub.url)
         let beta = try await HubHarness.start(HubHarness.node("beta", in: f, agents: ["echo": Self.echo, "log": Self.log]), hub: hub.url)
-        let reply = try await alpha.node.ask("caller", ["to": "beta/echo", "task": "hi"])
+        let reply = try await alpha.node.ask("caller", ["to": "beta/echo", "task": "hi"], timeout: .seconds(30))
         #expect(reply.string == "echo: hi")
         // The host's own ask to a node elsewhere.
-        #expect(try await alpha.node.ask("beta/echo", "direct").string == "echo: direct")
+        #expect(try await alpha.node.ask("beta/echo", "direct", timeout: .seconds(30)).string == "echo: direct")
         for i in 1...300 { try await alpha.node.send("beta/log", .integer(Int64(i))) }
-        #expect(try await eventually { (try await beta.node.ask("log", "count").integer ?? 0) >= 300 })
-        let got = try await beta.node.ask("log", "all")
+        #expect(try await eventually { (try await beta.node.ask("log", "count", timeout: .seconds(30)).integer ?? 0) >= 300 })
+        let got = try await beta.node.ask("log", "all", timeout: .seconds(30))
         #expect(got.table?.array.map { $0.integer ?? -1 } == (1...300).map { Int64($0) }, "in order, each once")
         #expect(await eventually { (try? alpha.link.unacknowledged()) == 0 }, "the hub acknowledged every frame")
         await alpha.stop(); await beta.stop(); await hub.stop()
@@ -51,9 +51,9 @@ struct HubDeliveryTests {
         let waiting = try await hub.server.hub.nodes().first { $0.name == "beta" }?.waiting ?? 0
         #expect(waiting > 0)
         let beta = try await HubHarness.start(betaPath, hub: hub.url)
-        #expect(try await eventually { (try await beta.node.ask("log", "count").integer ?? 0) >= 50 })
+        #expect(try await eventually { (try await beta.node.ask("log", "count", timeout: .seconds(30)).integer ?? 0) >= 50 })
         try await Task.sleep(for: .milliseconds(200))
-        #expect(try await beta.node.ask("log", "count").integer == 50)
+        #expect(try await beta.node.ask("log", "count", timeout: .seconds(30)).integer == 50)
         await alpha.stop(); await beta.stop(); await hub.stop()
     }
 
@@ -75,9 +75,9 @@ struct HubDeliveryTests {
             Issue.record("an ask with the hub down succeeded")
         } catch let e as ReplyError { #expect(e.kind == .unreachable, "\(e)") }
         hub = try await HubHarness(port: port, data: data.root)
-        #expect(try await eventually(20) { (try await beta.node.ask("log", "count").integer ?? 0) >= 400 })
+        #expect(try await eventually(20) { (try await beta.node.ask("log", "count", timeout: .seconds(30)).integer ?? 0) >= 400 })
         try await Task.sleep(for: .milliseconds(300))
-        let got = try await beta.node.ask("log", "all").table?.array.map { $0.integer ?? -1 } ?? []
+        let got = try await beta.node.ask("log", "all", timeout: .seconds(30)).table?.array.map { $0.integer ?? -1 } ?? []
         #expect(got == (1...400).map { Int64($0) }, "every message once, in order")
         await alpha.stop(); await beta.stop(); await hub.stop()
     }
