@@ -19,7 +19,7 @@ public final class HubServer: Service {
         transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: listen.host, port: listen.port), transportSecurity: .plaintext,
             config: .defaults {
-                $0.rpc.maxRequestPayloadSize = Frames.maxContentBytes + 4096
+                $0.rpc.maxRequestPayloadSize = Frames.maxContentBytes + 65_536
                 // No flush coalescing: its delay (100 µs asked, a millisecond in practice) lands on
                 // every ask's hop; frames already batch what a busy node sends.
                 $0.connection.flushCoalescing = nil

@@ -73,7 +73,7 @@ public enum HubCall: Sendable {
                         let queue = SignalQueue<Loom_Hub_V1_NodeMessage>()
                         return try await api.connect(request: StreamingClientRequest(of: Loom_Hub_V1_NodeMessage.self) { writer in
                             while let batch = await queue.next() { for m in batch { try await writer.write(m) } }
-                        }) { response in
+                        }, options: HubLink.streamOptions) { response in
                             defer { queue.close() }
                             var it = response.messages.makeAsyncIterator()
                             guard case .challenge(let c)? = try await it.next()?.body else { throw HubError(.malformed, "the hub did not open with a challenge") }

@@ -41,6 +41,16 @@ public final class HubLink: RemoteNodes, Sendable {
 
     /// The most envelopes one frame carries.
     static let frameLimit = 512
+    /// A frame is closed once its envelopes reach this many bytes (a single larger message goes
+    /// alone, up to the hub's limit, ``Frames/maxContentBytes``).
+    static let frameBytes = 1 << 20
+    /// Call options for the stream: messages up to a full frame each way.
+    static var streamOptions: CallOptions {
+        var o = CallOptions.defaults
+        o.maxRequestMessageBytes = Frames.maxContentBytes + 65_536
+        o.maxResponseMessageBytes = Frames.maxContentBytes + 65_536
+        return o
+    }
 
     private struct State {
         var pending: [Envelope] = []
@@ -181,7 +191,7 @@ public final class HubLink: RemoteNodes, Sendable {
                     while let batch = await queue.next() {
                         for m in batch { try await writer.write(m) }
                     }
-                }) { response in
+                }, options: Self.streamOptions) { response in
                     defer { queue.close() }
                     try await self.session(response.messages, queue)
                 }
@@ -278,6 +288,7 @@ public final class HubLink: RemoteNodes, Sendable {
             var failed: [Envelope] = []
             var open: [String: Int] = [:]
             var bodies: [[Loom_Hub_V1_Envelope]] = []
+            var sizes: [Int] = []
             for e in envelopes {
                 let w: Loom_Hub_V1_Envelope
                 do { w = try WireEnvelopes.encode(e, nowMs: now) } catch {
@@ -287,11 +298,14 @@ public final class HubLink: RemoteNodes, Sendable {
                     } else { logger.error("a message from '\(e.from)' to '\(e.to)' cannot cross to another process: \(error)") }
                     continue
                 }
-                if let i = open[e.to.node], bodies[i].count < Self.frameLimit {
+                let size = w.payload.count + w.fromAgent.utf8.count + w.toAgent.utf8.count + 32
+                if let i = open[e.to.node], bodies[i].count < Self.frameLimit, sizes[i] + size <= Self.frameBytes {
                     bodies[i].append(w)
+                    sizes[i] += size
                 } else {
                     open[e.to.node] = bodies.count
                     bodies.append([w])
+                    sizes.append(size)
                     frames.append(Outbox.Frame(sequence: 0, target: e.to.node, body: Data()))
                 }
             }

@@ -81,4 +81,25 @@ struct HubDeliveryTests {
         #expect(got == (1...400).map { Int64($0) }, "every message once, in order")
         await alpha.stop(); await beta.stop(); await hub.stop()
     }
+
+    @Test("large messages cross: a turn's messages are split into frames of about a megabyte, one of 3 MB goes alone")
+    func largeMessages() async throws {
+        let hub = try await HubHarness()
+        let f = hub.folder
+        let sizes = "function on_message(m) state.got = state.got or {} table.insert(state.got, #m) end function on_task() return state.got or {} end"
+        let alpha = try await HubHarness.start(HubHarness.node("alpha", in: f, agents: [:]), hub: hub.url)
+        let beta = try await HubHarness.start(HubHarness.node("beta", in: f, agents: ["sizes": sizes]), hub: hub.url)
+        var expected: [Int64] = []
+        var batch: [(agent: String, message: LuaValue)] = []
+        for i in 0..<8 {
+            let n = i == 4 ? 3_000_000 : 600_000
+            expected.append(Int64(n))
+            batch.append((agent: "beta/sizes", message: .string(LuaString(String(repeating: "y", count: n)))))
+        }
+        #expect(try await alpha.node.send(many: batch).isEmpty)
+        #expect(try await eventually { (try await beta.node.ask("sizes", 0, timeout: .seconds(30)).table?.array.count ?? 0) >= 8 })
+        let got = try await beta.node.ask("sizes", 0, timeout: .seconds(30)).table?.array.map { $0.integer ?? -1 }
+        #expect(got == expected, "every message whole and in order")
+        await alpha.stop(); await beta.stop(); await hub.stop()
+    }
 }
