@@ -191,10 +191,7 @@ public struct HubBenchmark: Sendable {
                                     }) { response in
                                         defer { queue.close() }
                                         var it = response.messages.makeAsyncIterator()
-                                        guard case .challenge(let ch)? = try await it.next()?.body else { return }
-                                        let sig = try key.signHello(nonce: ch.nonce, claim: claim)
-                                        queue.push(.with { $0.hello = .with { $0.claim = claim; $0.signature = sig } })
-                                        guard case .welcome? = try await it.next()?.body else { return }
+                                        do { _ = try await HubHandshake.hello(&it, claim: claim, signer: key, name: "sim", on: queue) } catch { return }
                                         welcomed.count.add(1, ordering: .relaxed)
                                         // Held open until measured.
                                         while !welcomed.released.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(50)) }

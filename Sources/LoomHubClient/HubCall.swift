@@ -76,14 +76,7 @@ public enum HubCall: Sendable {
                         }, options: HubLink.streamOptions) { response in
                             defer { queue.close() }
                             var it = response.messages.makeAsyncIterator()
-                            guard case .challenge(let c)? = try await it.next()?.body else { throw HubError(.malformed, "the hub did not open with a challenge") }
-                            let sig = try key.signHello(nonce: c.nonce, claim: claim)
-                            queue.push(.with { $0.hello = .with { $0.claim = claim; $0.signature = sig } })
-                            switch try await it.next()?.body {
-                            case .welcome?: break
-                            case .refusal(let r)?: throw HubError(r.kind == .nameTaken ? .nameTaken : .refused, "the hub refused '\(session)': \(r.message)")
-                            default: throw HubError(.malformed, "the hub did not welcome the session")
-                            }
+                            _ = try await HubHandshake.hello(&it, claim: claim, signer: key, name: session, on: queue)
                             let content = try Frames.content(sender: session, target: node, sequence: 1, sentAtMs: Frames.nowMs(), body: body)
                             queue.push(.with { $0.frame = .with { $0.content = content; $0.signature = (try? key.signFrame(content)) ?? Data() } })
                             while let m = try await it.next() {

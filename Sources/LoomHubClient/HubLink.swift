@@ -224,28 +224,16 @@ public final class HubLink: RemoteNodes, Sendable {
     /// One stream, from the challenge to its end.
     private func session(_ messages: RPCAsyncSequence<Loom_Hub_V1_HubMessage, any Error>, _ queue: SignalQueue<Loom_Hub_V1_NodeMessage>) async throws {
         var it = messages.makeAsyncIterator()
-        guard case .challenge(let challenge)? = try await it.next()?.body else {
-            throw HubError(.malformed, "the hub did not open with a challenge")
+        let w = try await HubHandshake.hello(&it, claim: try claim.serializedData(), signer: signer, name: name, on: queue)
+        let first = state.withLock { s in
+            s.stream = queue
+            s.resend = true
+            if w.storedThrough > s.ackedThrough { s.ackedThrough = w.storedThrough; s.ackDirty = true }
+            defer { s.everConnected = true }
+            return !s.everConnected
         }
-        let claimBytes = try claim.serializedData()
-        let signature = try signer.signHello(nonce: challenge.nonce, claim: claimBytes)
-        queue.push(.with { $0.hello = .with { $0.claim = claimBytes; $0.signature = signature } })
-        switch try await it.next()?.body {
-        case .welcome(let w)?:
-            let first = state.withLock { s in
-                s.stream = queue
-                s.resend = true
-                if w.storedThrough > s.ackedThrough { s.ackedThrough = w.storedThrough; s.ackDirty = true }
-                defer { s.everConnected = true }
-                return !s.everConnected
-            }
-            logger.notice("\(first ? "connected" : "connected again") to the hub at \(hub) as '\(name)'")
-            signal()
-        case .refusal(let r)?:
-            throw HubError(r.kind == .nameTaken ? .nameTaken : .refused, "the hub refused '\(name)': \(r.message)")
-        default:
-            throw HubError(.malformed, "the hub answered the hello with something else than a welcome")
-        }
+        logger.notice("\(first ? "connected" : "connected again") to the hub at \(hub) as '\(name)'")
+        signal()
         while let m = try await it.next() {
             switch m.body {
             case .frame(let f): await receive(f)

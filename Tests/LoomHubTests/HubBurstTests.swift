@@ -44,9 +44,7 @@ struct HubBurstTests {
             }) { response in
                 defer { queue.close() }
                 var it = response.messages.makeAsyncIterator()
-                guard case .challenge(let ch)? = try await it.next()?.body else { throw HubError(.malformed, "no challenge") }
-                queue.push(.with { $0.hello = .with { $0.claim = claim; $0.signature = try! key.signHello(nonce: ch.nonce, claim: claim) } })
-                guard case .welcome? = try await it.next()?.body else { throw HubError(.refused, "no welcome for \(name)") }
+                _ = try await HubHandshake.hello(&it, claim: claim, signer: key, name: name, on: queue)
                 for (seq, frame) in try frames(key) {
                     queue.push(.with { $0.frame = frame })
                     while let m = try await it.next() {
